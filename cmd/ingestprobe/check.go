@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ingestprobe/ingestprobe/agent"
+	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/record"
+	"github.com/ingestprobe/ingestprobe/reporter"
+)
+
+const checkUsage = `Usage: ingestprobe check [URL|NAME …] [flags]
+
+Probes each target once from this network — DNS, TCP to the ingest port and to alternative ports
+on the same addresses — and prints a GO / NO-GO checklist with the cause and remedy of each
+failure. URLs are probed as given; NAMEs are targets of the config file. With neither, every
+configured target is probed. URLs are shown redacted: rtmp://host/app/<redacted>.
+
+Exit codes: 0 every target go or warn, 1 any target no-go, 2 usage or config error.
+`
+
+// checkParallel bounds how many targets are probed at once, so a long config does not open hundreds
+// of sockets from a venue laptop at the same moment.
+const checkParallel = 8
+
+func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
+	fs := newFlagSet(e, "check", checkUsage)
+	cfgPath := fs.String("config", "", "config file (default "+config.DefaultPath+" when it exists)")
+	asJSON := fs.Bool("json", false, "print one JSON document instead of the checklist")
+	timeout := fs.Duration("timeout", 0, "per-probe timeout, e.g. 3s (default: the config's, else 5s)")
+	resolver := fs.String("resolver", "", "DNS resolver to use instead of the system's, IP[:port]")
+	providerName := fs.String("provider", "", "provider for URLs given here: auto, tencent, generic, or one from the config")
+	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return exitUsage, err
+	}
+	log, err := newLogger(e, *logLevel)
+	if err != nil {
+		return exitUsage, err
+	}
+	defer log.Sync()
+
+	cfg, err := loadConfigForCheck(*cfgPath)
+	if err != nil {
+		return exitUsage, usageError{err}
+	}
+	if *timeout < 0 {
+		return exitUsage, usagef("--timeout must be positive")
+	}
+	if *resolver != "" {
+		r, err := config.ParseResolver(*resolver)
+		if err != nil {
+			return exitUsage, usagef("--resolver: %v", err)
+		}
+		cfg.Agent.Resolvers = []string{r}
+	}
+	targets, err := selectTargets(cfg, pos, *providerName)
+	if err != nil {
+		return exitUsage, err
+	}
+	for i := range targets {
+		if *timeout > 0 {
+			targets[i].Timeout = *timeout
+		}
+	}
+
+	p := agent.NewPipeline(cfg, log)
+	var prog *progress
+	if e.stderrTTY && !*asJSON {
+		prog = newProgress(e, targets)
+		p.Progress = prog.update
+	}
+	recs := make([]record.Record, len(targets))
+	sem := make(chan struct{}, checkParallel)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			recs[i] = p.Run(ctx, t)
+			recs[i].Agent = cfg.Agent.ID
+		}()
+	}
+	wg.Wait()
+	prog.finish()
+	if ctx.Err() != nil {
+		return exitStopped, ctx.Err()
+	}
+
+	doc := reporter.NewCheckDocument(recs)
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return exitUsage, err
+		}
+	} else {
+		color := e.stdoutTTY && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"
+		if err := reporter.WriteText(e.stdout, recs, reporter.TextOptions{Color: color}); err != nil {
+			return exitUsage, err
+		}
+	}
+	if doc.Verdict == record.NoGo {
+		return exitNoGo, nil
+	}
+	return exitOK, nil
+}
+
+func loadConfigForCheck(path string) (*config.Config, error) {
+	if path != "" {
+		return config.Load(path)
+	}
+	c, err := config.Load(config.DefaultPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return config.Default(), nil
+	}
+	return c, err
+}
+
+// selectTargets turns the command line into targets: URLs as given, names from the config, or
+// every configured target when there are no arguments.
+func selectTargets(cfg *config.Config, args []string, providerName string) ([]agent.Target, error) {
+	all := agent.TargetsFromConfig(cfg)
+	if len(args) == 0 {
+		if len(all) == 0 {
+			return nil, usagef("nothing to check: give a publishing URL (ingestprobe check rtmp://host/app/stream) or configure [[targets]] in %s", displayPath(cfg))
+		}
+		return all, nil
+	}
+	profiles := cfg.Profiles()
+	if providerName != "" && providerName != "auto" {
+		if _, ok := profiles[providerName]; !ok {
+			return nil, usagef("--provider: %q is not defined", providerName)
+		}
+	}
+	var out []agent.Target
+	used := map[string]int{}
+	for _, a := range args {
+		if !strings.Contains(a, "://") {
+			i := slices.IndexFunc(all, func(t agent.Target) bool { return t.Name == a })
+			if i < 0 {
+				return nil, usagef("%q is neither a URL nor a target in %s", a, displayPath(cfg))
+			}
+			out = append(out, all[i])
+			continue
+		}
+		name := "url"
+		if u, err := ingesturl.Parse(a); err == nil {
+			name = u.Host
+		}
+		used[name]++
+		if n := used[name]; n > 1 {
+			name = fmt.Sprintf("%s-%d", name, n)
+		}
+		out = append(out, agent.Target{Name: name, URL: a, Provider: providerName, Timeout: cfg.Agent.Timeout.D(), Labels: cfg.Agent.Labels})
+	}
+	return out, nil
+}
+
+func displayPath(c *config.Config) string {
+	if c.Path() == "" {
+		return "the config (none loaded)"
+	}
+	return c.Path()
+}
+
+// progress shows, on a terminal, which targets are still being probed. It rewrites one stderr line.
+type progress struct {
+	mu      sync.Mutex
+	e       env
+	stage   map[string]agent.Stage
+	order   []string
+	started time.Time
+}
+
+func newProgress(e env, ts []agent.Target) *progress {
+	p := &progress{e: e, stage: map[string]agent.Stage{}, started: time.Now()}
+	for _, t := range ts {
+		p.order = append(p.order, t.Name)
+	}
+	return p
+}
+
+func (p *progress) update(target string, s agent.Stage) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stage[target] = s
+	var parts []string
+	done := 0
+	for _, n := range p.order {
+		switch st := p.stage[n]; st {
+		case agent.StageDone:
+			done++
+		case "":
+		default:
+			parts = append(parts, n+": "+string(st)+"…")
+		}
+	}
+	line := fmt.Sprintf("probing %d/%d  %s  %.1fs", done, len(p.order), strings.Join(parts, "  "), time.Since(p.started).Seconds())
+	if len(line) > 100 {
+		line = line[:99] + "…"
+	}
+	fmt.Fprintf(p.e.stderr, "\r\x1b[K%s", line)
+}
+
+func (p *progress) finish() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprint(p.e.stderr, "\r\x1b[K")
+}
+

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/ingestprobe/ingestprobe/config"
+)
+
+const configUsage = `Usage: ingestprobe config validate [FILE]
+
+Loads FILE (default ` + config.DefaultPath + `) strictly — unknown keys, bad durations, bad URLs and
+impossible timings are errors with the key and line named — and prints a summary. Exit 0 when
+valid, 2 when not.
+`
+
+func cmdConfig(e env, args []string) (int, error) {
+	fs := newFlagSet(e, "config", configUsage)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return exitUsage, err
+	}
+	if len(pos) == 0 || pos[0] != "validate" {
+		fs.Usage()
+		return exitUsage, usagef("config: want \"config validate [FILE]\"")
+	}
+	path := config.DefaultPath
+	switch len(pos) {
+	case 1:
+	case 2:
+		path = pos[1]
+	default:
+		return exitUsage, usagef("config validate takes one file, got %d", len(pos)-1)
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		return exitUsage, usageError{err}
+	}
+	fmt.Fprintf(e.stdout, "%s: valid — agent %q, %d target(s), interval %s, timeout %s\n",
+		path, c.Agent.ID, len(c.Targets), c.Agent.Interval.D(), c.Agent.Timeout.D())
+	if len(c.Targets) == 0 {
+		fmt.Fprintln(e.stdout, "note: no [[targets]]: `check` needs URLs on its command line, and `run` has nothing to probe")
+	}
+	return exitOK, nil
+}

@@ -1,0 +1,55 @@
+// Package diagnose turns what the probes measured into findings — a cause and a remedy each — and a
+// verdict. It is a pure function of its input: no I/O, no clock but the one it is given.
+package diagnose
+
+import "github.com/ingestprobe/ingestprobe/record"
+
+// Entry describes one finding code of the catalogue.
+type Entry struct {
+	Code     string
+	Severity record.Severity // the severity it is usually raised with; some codes vary (see docs)
+	Summary  string
+}
+
+// Catalogue is the closed list of finding codes: a public contract that alert rules and scripts key
+// on. docs/findings.md documents each; a test keeps the two in step.
+var Catalogue = []Entry{
+	{"dns.nxdomain", record.Error, "the push domain (or a name in its CNAME chain) does not exist"},
+	{"dns.timeout", record.Error, "no resolver answered in time, or none could be reached"},
+	{"dns.servfail", record.Error, "the resolver failed or refused to answer"},
+	{"dns.no_address", record.Error, "the name exists but has no A or AAAA address"},
+	{"dns.cname_missing", record.Error, "the push domain does not resolve through the provider's CNAME"},
+	{"dns.cname_unexpected", record.Error, "the CNAME chain leads to a playback domain or somewhere unexpected"},
+	{"dns.hijacked", record.Error, "the resolver answered a sinkhole address (0.0.0.0, ::, loopback)"},
+	{"tcp.blocked", record.Error, "the ingest port is silently dropped while another port on the same server connects"},
+	{"tcp.rejected", record.Error, "the ingest port is actively rejected while another port on the same server connects"},
+	{"tcp.refused", record.Error, "the server refused the ingest port and no alternative port connected"},
+	{"tcp.unreachable", record.Error, "no port on the server could be reached"},
+	{"net.packet_loss", record.Warning, "ICMP echo shows packet loss to the ingest"},
+	{"net.high_latency", record.Warning, "ICMP round-trip time to the ingest is high"},
+	{"icmp.unavailable", record.Info, "ICMP echo could not be sent from this host"},
+	{"rtmp.not_rtmp", record.Error, "TCP connects but the server does not answer the RTMP handshake"},
+	{"rtmp.handshake_timeout", record.Error, "the RTMP handshake did not finish in time"},
+	{"rtmp.connect_rejected", record.Error, "the server rejected the RTMP connect (application)"},
+	{"rtmp.publish_rejected", record.Error, "the server rejected the publish"},
+	{"rtmp.stream_in_use", record.Error, "another client is already publishing this stream"},
+	{"tls.failed", record.Error, "the TLS session for RTMPS could not be established"},
+	{"url.invalid", record.Error, "the publishing URL cannot be parsed"},
+	{"url.scheme_unsupported", record.Error, "the URL's scheme cannot be used here"},
+	{"url.missing_param", record.Error, "a parameter the provider requires is missing or malformed"},
+	{"url.mode_mismatch", record.Error, "the declared mode does not match the URL's scheme"},
+	{"url.txtime_expired", record.Error, "the URL's txTime is in the past"},
+	{"url.txtime_short", record.Warning, "the URL expires too soon"},
+	{"url.txsecret_mismatch", record.Error, "txSecret does not match the configured key"},
+	{"clock.skew", record.Warning, "this host's clock differs from a trusted clock"},
+}
+
+// Known says code is in the catalogue.
+func Known(code string) bool {
+	for _, e := range Catalogue {
+		if e.Code == code {
+			return true
+		}
+	}
+	return false
+}

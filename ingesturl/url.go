@@ -1,0 +1,208 @@
+// Package ingesturl parses publishing (ingest) URLs into the parts the probes need, and redacts them
+// so that a stream key or a signature never reaches a log, a metric or a report.
+package ingesturl
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Schemes known to the parser, with the port each uses when the URL names none.
+// trtc and webrtc run over UDP media paths we do not probe; their port is the signalling one.
+var defaultPorts = map[string]int{
+	"rtmp":   1935,
+	"rtmps":  443,
+	"srt":    9000,
+	"trtc":   443,
+	"webrtc": 443,
+	"http":   80,
+	"https":  443,
+}
+
+// ErrInvalid is wrapped by every parse error, so callers can tell a bad URL from other failures.
+var ErrInvalid = errors.New("invalid publishing URL")
+
+// URL is a parsed publishing URL. Its String form is redacted; the secret parts are reachable only
+// through explicit accessors, so printing a URL by mistake leaks nothing.
+type URL struct {
+	Scheme       string
+	Host         string // host name or IP literal, without brackets or port
+	Port         int    // the explicit port, or the scheme's default
+	PortExplicit bool
+	App          string // the path before the stream name ("live"); may contain '/'
+	stream       string // the stream name, without the query
+	rawQuery     string
+	query        url.Values
+}
+
+// Parse parses a publishing URL such as rtmp://push.example.com/live/show?txSecret=…&txTime=….
+// The error never repeats the input, since the input usually holds a stream key.
+func Parse(s string) (*URL, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, fmt.Errorf("%w: empty", ErrInvalid)
+	}
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return nil, fmt.Errorf("%w: no scheme (want rtmp://host/app/stream)", ErrInvalid)
+	}
+	scheme = strings.ToLower(scheme)
+	if _, known := defaultPorts[scheme]; !known {
+		return nil, fmt.Errorf("%w: unknown scheme %q", ErrInvalid, truncate(scheme, 16))
+	}
+	if strings.ContainsAny(s, " \t\r\n") {
+		return nil, fmt.Errorf("%w: contains white space", ErrInvalid)
+	}
+	u, err := url.Parse(scheme + "://" + rest)
+	if err != nil {
+		// url.Error repeats the whole input; keep only the reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, scrub(err.Error(), s))
+	}
+	host := u.Hostname()
+	if host == "" {
+		return nil, fmt.Errorf("%w: missing host", ErrInvalid)
+	}
+	if strings.HasPrefix(u.Host, "[") {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return nil, fmt.Errorf("%w: bad IPv6 literal", ErrInvalid)
+		}
+	} else if !validHostname(host) {
+		return nil, fmt.Errorf("%w: bad host name", ErrInvalid)
+	}
+	out := &URL{Scheme: scheme, Host: strings.ToLower(host), Port: defaultPorts[scheme], rawQuery: u.RawQuery}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%w: port out of range", ErrInvalid)
+		}
+		out.Port, out.PortExplicit = n, true
+	} else if strings.HasSuffix(u.Host, ":") {
+		return nil, fmt.Errorf("%w: empty port", ErrInvalid)
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("%w: malformed query", ErrInvalid)
+	}
+	out.query = q
+	path := strings.Trim(u.Path, "/")
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		out.App, out.stream = path[:i], path[i+1:]
+	} else {
+		out.App = path
+	}
+	return out, nil
+}
+
+func validHostname(h string) bool {
+	if len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// scrub removes the raw input from a library error message, in case it quotes it.
+func scrub(msg, raw string) string {
+	if raw != "" {
+		msg = strings.ReplaceAll(msg, raw, "<url>")
+	}
+	return truncate(msg, 80)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// Stream is the stream name without its query: a secret.
+func (u *URL) Stream() string { return u.stream }
+
+// Query is the parsed query: it may hold secrets (txSecret).
+func (u *URL) Query() url.Values { return u.query }
+
+// RawQuery is the query exactly as written: signatures are computed over its literal values.
+func (u *URL) RawQuery() string { return u.rawQuery }
+
+// PublishName is what an RTMP client sends in `publish`: the stream name with its query, as OBS
+// and ffmpeg send it. A secret.
+func (u *URL) PublishName() string {
+	if u.rawQuery == "" {
+		return u.stream
+	}
+	return u.stream + "?" + u.rawQuery
+}
+
+// HostPort is host:port for dialing, with IPv6 literals bracketed.
+func (u *URL) HostPort() string { return net.JoinHostPort(u.Host, strconv.Itoa(u.Port)) }
+
+// IP returns the host as an address when the URL names an IP literal.
+func (u *URL) IP() (netip.Addr, bool) {
+	a, err := netip.ParseAddr(u.Host)
+	return a, err == nil
+}
+
+// Authority is the host with the port when it was written explicitly.
+func (u *URL) Authority() string {
+	if u.PortExplicit {
+		return u.HostPort()
+	}
+	if strings.Contains(u.Host, ":") {
+		return "[" + u.Host + "]"
+	}
+	return u.Host
+}
+
+// TCURL is the RTMP tcUrl: scheme://host[:port]/app. It holds no secret.
+func (u *URL) TCURL() string { return u.Scheme + "://" + u.Authority() + "/" + u.App }
+
+// Redacted is the URL with the stream name and query replaced: rtmp://host/app/<redacted>.
+func (u *URL) Redacted() string {
+	s := u.Scheme + "://" + u.Authority() + "/" + u.App
+	if u.stream != "" || u.rawQuery != "" {
+		if u.App != "" {
+			s += "/"
+		}
+		s += "<redacted>"
+	}
+	return s
+}
+
+// String is Redacted, so a URL formatted by accident leaks nothing.
+func (u *URL) String() string { return u.Redacted() }
+
+// Redact redacts a raw URL string, for text that failed to parse: it keeps at most the scheme.
+func Redact(raw string) string {
+	if u, err := Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	if scheme, _, ok := strings.Cut(raw, "://"); ok && len(scheme) <= 8 {
+		return strings.ToLower(scheme) + "://<redacted>"
+	}
+	return "<redacted>"
+}
+
+// GoString keeps %#v from printing the secret fields.
+func (u *URL) GoString() string { return "ingesturl.URL(" + strconv.Quote(u.Redacted()) + ")" }
+
+// MarshalJSON writes the redacted form.
+func (u *URL) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(u.Redacted())), nil }

@@ -1,0 +1,139 @@
+// Package tcp probes whether a TCP connection to one address and port can be made, how long the
+// connect took, and — when it cannot — why, as a bounded error class read from the errno.
+package tcp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Class is the bounded reason a connect failed. It is safe as a metric label.
+type Class string
+
+const (
+	OK          Class = ""
+	Timeout     Class = "timeout"     // no answer at all: a silent drop, or a dead path
+	Refused     Class = "refused"     // a TCP reset: nothing listens, or a firewall rejects with reset
+	Unreachable Class = "unreachable" // ICMP unreachable / admin-prohibited, or no route
+	Reset       Class = "reset"       // reset after the connection started
+	Denied      Class = "denied"      // this host's own firewall or policy refused to send (EPERM, EACCES)
+	Canceled    Class = "canceled"    // the run was stopped before the connect finished
+	Other       Class = "other"
+)
+
+// Config says what to connect to.
+type Config struct {
+	Address netip.AddrPort
+}
+
+// Probe connects once to Config.Address.
+type Probe struct {
+	cfg  Config
+	dial func(ctx context.Context, network, address string) (net.Conn, error)
+	now  func() time.Time
+}
+
+// New returns a probe for cfg.
+func New(cfg Config) *Probe {
+	var d net.Dialer
+	return &Probe{cfg: cfg, dial: d.DialContext, now: time.Now}
+}
+
+// Result is what one connect measured.
+type Result struct {
+	Probe          string  `json:"probe"` // always "tcp"
+	Address        string  `json:"address"`
+	Port           int     `json:"port"`
+	Role           string  `json:"role,omitempty"` // "ingest" or "alternative", set by the pipeline
+	OK             bool    `json:"ok"`
+	Error          Class   `json:"error,omitempty"`
+	Errno          string  `json:"errno,omitempty"`
+	ConnectSeconds float64 `json:"connect_seconds"`
+}
+
+// Run connects under ctx's deadline and closes the connection at once: it measures reachability,
+// not the service behind the port.
+func (p *Probe) Run(ctx context.Context) Result {
+	r := Result{Probe: "tcp", Address: p.cfg.Address.Addr().String(), Port: int(p.cfg.Address.Port())}
+	start := p.now()
+	conn, err := p.dial(ctx, "tcp", p.cfg.Address.String())
+	r.ConnectSeconds = p.now().Sub(start).Seconds()
+	if err != nil {
+		r.Error, r.Errno = Classify(err)
+		return r
+	}
+	conn.Close()
+	r.OK = true
+	return r
+}
+
+// Classify turns a dial error into a class and the errno's name, using errors.Is/As only.
+func Classify(err error) (Class, string) {
+	if err == nil {
+		return OK, ""
+	}
+	var errno syscall.Errno
+	hasErrno := errors.As(err, &errno)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return Canceled, ""
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return Timeout, ""
+	case !hasErrno:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return Timeout, ""
+		}
+		return Other, ""
+	}
+	name := ErrnoName(errno)
+	switch errno {
+	case syscall.ECONNREFUSED:
+		return Refused, name
+	case syscall.ETIMEDOUT:
+		return Timeout, name
+	case syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.EHOSTDOWN, syscall.ENETDOWN, syscall.EADDRNOTAVAIL:
+		return Unreachable, name
+	case syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE:
+		return Reset, name
+	case syscall.EPERM, syscall.EACCES:
+		return Denied, name
+	}
+	return Other, name
+}
+
+// ErrnoName is the symbolic name of the errnos we classify, or "" for others: a bounded set.
+func ErrnoName(e syscall.Errno) string {
+	switch e {
+	case syscall.ECONNREFUSED:
+		return "ECONNREFUSED"
+	case syscall.ETIMEDOUT:
+		return "ETIMEDOUT"
+	case syscall.EHOSTUNREACH:
+		return "EHOSTUNREACH"
+	case syscall.ENETUNREACH:
+		return "ENETUNREACH"
+	case syscall.EHOSTDOWN:
+		return "EHOSTDOWN"
+	case syscall.ENETDOWN:
+		return "ENETDOWN"
+	case syscall.EADDRNOTAVAIL:
+		return "EADDRNOTAVAIL"
+	case syscall.ECONNRESET:
+		return "ECONNRESET"
+	case syscall.ECONNABORTED:
+		return "ECONNABORTED"
+	case syscall.EPIPE:
+		return "EPIPE"
+	case syscall.EPERM:
+		return "EPERM"
+	case syscall.EACCES:
+		return "EACCES"
+	}
+	return ""
+}

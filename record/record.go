@@ -1,0 +1,133 @@
+// Package record holds the shapes that leave the agent: a Finding (what is wrong, why, what to do),
+// a target's Verdict, the probe Results, and the Record that carries them to every sink and to
+// `check --json`.
+package record
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/tcp"
+)
+
+// Severity of a finding.
+type Severity string
+
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+	Info    Severity = "info"
+)
+
+// Finding is one diagnosis. Code is a stable public contract (docs/findings.md).
+type Finding struct {
+	Code     string         `json:"code"`
+	Severity Severity       `json:"severity"`
+	Message  string         `json:"message"`
+	Remedy   string         `json:"remedy"`
+	Evidence map[string]any `json:"evidence,omitempty"`
+}
+
+// Verdict of a target: go (no error or warning), warn (warnings only), no-go (any error).
+type Verdict string
+
+const (
+	Go   Verdict = "go"
+	Warn Verdict = "warn"
+	NoGo Verdict = "no-go"
+)
+
+// VerdictOf the findings.
+func VerdictOf(fs []Finding) Verdict {
+	v := Go
+	for _, f := range fs {
+		switch f.Severity {
+		case Error:
+			return NoGo
+		case Warning:
+			v = Warn
+		}
+	}
+	return v
+}
+
+// Worst of several verdicts.
+func Worst(vs ...Verdict) Verdict {
+	w := Go
+	for _, v := range vs {
+		if v == NoGo {
+			return NoGo
+		}
+		if v == Warn {
+			w = Warn
+		}
+	}
+	return w
+}
+
+// Results is what the probes of one target run measured. It is written as a JSON list of objects,
+// each naming its probe, in the order the pipeline ran them.
+type Results struct {
+	DNS *dns.Result
+	TCP []tcp.Result
+}
+
+// MarshalJSON writes the list.
+func (r Results) MarshalJSON() ([]byte, error) {
+	list := []any{}
+	if r.DNS != nil {
+		list = append(list, r.DNS)
+	}
+	for i := range r.TCP {
+		list = append(list, &r.TCP[i])
+	}
+	return json.Marshal(list)
+}
+
+// UnmarshalJSON reads the list back, by each object's "probe".
+func (r *Results) UnmarshalJSON(b []byte) error {
+	var list []json.RawMessage
+	if err := json.Unmarshal(b, &list); err != nil {
+		return err
+	}
+	*r = Results{}
+	for _, raw := range list {
+		var head struct{ Probe string }
+		if err := json.Unmarshal(raw, &head); err != nil {
+			return err
+		}
+		switch head.Probe {
+		case "dns":
+			r.DNS = new(dns.Result)
+			if err := json.Unmarshal(raw, r.DNS); err != nil {
+				return err
+			}
+		case "tcp":
+			var t tcp.Result
+			if err := json.Unmarshal(raw, &t); err != nil {
+				return err
+			}
+			r.TCP = append(r.TCP, t)
+		default:
+			return fmt.Errorf("record: unknown probe %q in results", head.Probe)
+		}
+	}
+	return nil
+}
+
+// Record is one run of one target: the same object in jsonl, http and `check --json`'s targets[].
+type Record struct {
+	ID              string            `json:"id,omitempty"` // "<agent id>:<sequence>", unique across restarts
+	Agent           string            `json:"agent,omitempty"`
+	Target          string            `json:"target"` // the configured name; never the URL
+	URL             string            `json:"url"`    // redacted
+	Provider        string            `json:"provider,omitempty"`
+	Time            time.Time         `json:"time"`
+	DurationSeconds float64           `json:"duration_seconds"`
+	Verdict         Verdict           `json:"verdict"`
+	Findings        []Finding         `json:"findings"`
+	Results         Results           `json:"results"`
+	Labels          map[string]string `json:"labels,omitempty"`
+}
