@@ -188,14 +188,18 @@ func pickAddresses(all []netip.Addr) []netip.Addr {
 	return out
 }
 
-func (p *Pipeline) newDNS(c dns.Config) interface{ Run(context.Context) dns.Result } {
+func (p *Pipeline) newDNS(c dns.Config) interface {
+	Run(context.Context) dns.Result
+} {
 	if p.dns != nil {
 		return p.dns(c)
 	}
 	return dns.New(c)
 }
 
-func (p *Pipeline) newTCP(c tcp.Config) interface{ Run(context.Context) tcp.Result } {
+func (p *Pipeline) newTCP(c tcp.Config) interface {
+	Run(context.Context) tcp.Result
+} {
 	if p.tcp != nil {
 		return p.tcp(c)
 	}

@@ -325,4 +325,3 @@ func profileNames(m map[string]provider.Profile) []string {
 	slices.Sort(names[1:])
 	return names
 }
-

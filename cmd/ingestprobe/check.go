@@ -223,4 +223,3 @@ func (p *progress) finish() {
 	defer p.mu.Unlock()
 	fmt.Fprint(p.e.stderr, "\r\x1b[K")
 }
-
