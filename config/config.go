@@ -37,24 +37,36 @@ const (
 // they tell a venue firewall from a dead server.
 var DefaultAltPorts = []int{443, 80, 1935}
 
-// Duration is a time.Duration written as a string in TOML ("30s", "5m", "12h").
-type Duration time.Duration
+// Duration is a time.Duration written as a string in TOML ("30s", "5m", "12h"). It is a struct so
+// that a bare integer (interval = 30) is an error rather than 30 nanoseconds.
+type Duration struct{ d time.Duration }
+
+// Dur makes a Duration.
+func Dur(d time.Duration) Duration { return Duration{d} }
 
 // UnmarshalText parses a Go duration string.
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("%q is not a duration (write it like \"30s\", \"5m\" or \"12h\")", string(b))
+		return &durationError{text: string(b)}
 	}
-	*d = Duration(v)
+	d.d = v
 	return nil
 }
 
+// durationError is a bad duration. go-toml gives no position for one written as a bare number, so
+// Parse finds its line itself.
+type durationError struct{ text string }
+
+func (e *durationError) Error() string {
+	return fmt.Sprintf("%q is not a duration (write it like \"30s\", \"5m\" or \"12h\")", e.text)
+}
+
 // MarshalText writes the duration as Go does.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.d.String()), nil }
 
 // D is the value as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
+func (d Duration) D() time.Duration { return d.d }
 
 // Config is the whole file.
 type Config struct {
@@ -114,7 +126,7 @@ func Parse(b []byte) (*Config, error) {
 	var c Config
 	dec := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return nil, decodeError(err)
+		return nil, decodeError(err, b)
 	}
 	if err := c.setDefaultsAndValidate(); err != nil {
 		return nil, fmt.Errorf(": %w", err)
@@ -131,7 +143,7 @@ func Default() *Config {
 	return c
 }
 
-func decodeError(err error) error {
+func decodeError(err error, doc []byte) error {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) && len(strict.Errors) > 0 {
 		e := strict.Errors[0]
@@ -150,6 +162,16 @@ func decodeError(err error) error {
 			msg = strings.Join(k, ".") + ": " + msg
 		}
 		return fmt.Errorf(":%d:%d: %s", row, col, msg)
+	}
+	var de2 *durationError
+	if errors.As(err, &de2) {
+		// A bare number: find "key = 30" to name the line and key.
+		for i, line := range strings.Split(string(doc), "\n") {
+			k, v, ok := strings.Cut(line, "=")
+			if ok && strings.TrimSpace(strings.SplitN(v, "#", 2)[0]) == de2.text {
+				return fmt.Errorf(":%d:%d: %s: %v", i+1, len(k)+2, strings.TrimSpace(k), err)
+			}
+		}
 	}
 	return fmt.Errorf(": %w", err)
 }
@@ -173,19 +195,19 @@ func (c *Config) setDefaultsAndValidate() error {
 	} else if !nameRE.MatchString(a.ID) {
 		return fmt.Errorf("agent.id %q: use letters, digits, '-', '_' and '.' only (at most 64)", a.ID)
 	}
-	if a.Interval == 0 {
-		a.Interval = Duration(DefaultInterval)
+	if a.Interval.d == 0 {
+		a.Interval = Dur(DefaultInterval)
 	}
-	if a.Timeout == 0 {
-		a.Timeout = Duration(min(DefaultTimeout, a.Interval.D()/2))
+	if a.Timeout.d == 0 {
+		a.Timeout = Dur(min(DefaultTimeout, a.Interval.D()/2))
 	}
-	if a.Interval < 0 {
+	if a.Interval.d < 0 {
 		return fmt.Errorf("agent.interval: must be positive, got %s", a.Interval.D())
 	}
-	if a.Timeout < 0 {
+	if a.Timeout.d < 0 {
 		return fmt.Errorf("agent.timeout: must be positive, got %s", a.Timeout.D())
 	}
-	if a.Timeout >= a.Interval {
+	if a.Timeout.d >= a.Interval.d {
 		return fmt.Errorf("agent.timeout (%s) must be less than agent.interval (%s)", a.Timeout.D(), a.Interval.D())
 	}
 	if a.StateDir == "" {
@@ -261,16 +283,16 @@ func (c *Config) setDefaultsAndValidate() error {
 				return fmt.Errorf("%s: alt_ports: %d is the ingest port itself", where, p)
 			}
 		}
-		if t.Interval == 0 {
+		if t.Interval.d == 0 {
 			t.Interval = a.Interval
 		}
-		if t.Timeout == 0 {
-			t.Timeout = Duration(min(a.Timeout.D(), t.Interval.D()/2))
+		if t.Timeout.d == 0 {
+			t.Timeout = Dur(min(a.Timeout.D(), t.Interval.D()/2))
 		}
-		if t.Interval < 0 || t.Timeout < 0 {
+		if t.Interval.d < 0 || t.Timeout.d < 0 {
 			return fmt.Errorf("%s: interval and timeout must be positive", where)
 		}
-		if t.Timeout >= t.Interval {
+		if t.Timeout.d >= t.Interval.d {
 			return fmt.Errorf("%s: timeout (%s) must be less than interval (%s)", where, t.Timeout.D(), t.Interval.D())
 		}
 	}

@@ -152,16 +152,26 @@ func (p *Probe) runServers(ctx context.Context, servers []string, r *Result) {
 	// A resolver that returns the chain but not the final records (some forwarders do) gets the
 	// final name asked directly, a bounded number of times.
 	for hop := 0; r.Error == OK && hop < maxChain && final != r.Host && len(addrs(final, a.msg, mdns.TypeA))+len(addrs(final, aaaa.msg, mdns.TypeAAAA)) == 0; hop++ {
-		a2 := p.query(ctx, servers, mdns.Fqdn(final), mdns.TypeA)
+		var a2, aaaa2 answer
+		wg.Add(2)
+		go func() { defer wg.Done(); a2 = p.query(ctx, servers, mdns.Fqdn(final), mdns.TypeA) }()
+		go func() { defer wg.Done(); aaaa2 = p.query(ctx, servers, mdns.Fqdn(final), mdns.TypeAAAA) }()
+		wg.Wait()
 		if a2.err != nil || a2.msg.Rcode != mdns.RcodeSuccess {
+			if a2.err == nil && a2.msg.Rcode == mdns.RcodeNameError {
+				r.Error, r.Rcode = NXDomain, "NXDOMAIN"
+			}
 			break
 		}
 		more, next := cnameChain(final, a2.msg)
-		if len(more) == 0 && len(addrs(final, a2.msg, mdns.TypeA)) == 0 {
-			break
-		}
 		chain = append(chain, more...)
 		a.msg, final = a2.msg, next
+		if aaaa2.err == nil {
+			aaaa.msg = aaaa2.msg
+		}
+		if len(more) == 0 {
+			break
+		}
 	}
 	r.CNAME = chain
 	r.A = addrs(final, a.msg, mdns.TypeA)

@@ -1,0 +1,50 @@
+# ingestprobe — build, test and run. `make help` lists the targets.
+GO       ?= go
+BIN      := bin/ingestprobe
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# The URL `make run` checks: an embedded default that needs no network (loopback), so a newcomer
+# sees a real checklist at once. Override: make run URL=rtmp://push.example.com/live/stream
+URL      ?= rtmp://127.0.0.1:1935/live/demo
+
+.PHONY: help build run test test-unit lint fuzz bench clean
+
+help:
+	@echo "make build   build $(BIN)"
+	@echo "make run     build, then check URL=$(URL)"
+	@echo "make test    unit and integration tests (integration needs root; it skips otherwise)"
+	@echo "make lint    gofmt and go vet"
+	@echo "make fuzz    run each fuzz test for a short while"
+	@echo "make bench   benchmarks"
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ingestprobe
+
+run: build
+	./$(BIN) check $(URL) || true
+
+test: lint
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-unit:
+	$(GO) test -short -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,42 @@
+package diagnose
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"testing"
+)
+
+// TestCatalogueDocumented pins the catalogue to docs/findings.md: every code is documented with its
+// severity, and the docs name no code the program does not know.
+func TestCatalogueDocumented(t *testing.T) {
+	b, err := os.ReadFile("../docs/findings.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile("(?m)^\\| `([a-z]+\\.[a-z_]+)` \\| ([a-z /]+) \\|")
+	documented := map[string]string{}
+	for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+		documented[m[1]] = m[2]
+	}
+	var codes []string
+	for _, e := range Catalogue {
+		codes = append(codes, e.Code)
+		sev, ok := documented[e.Code]
+		if !ok {
+			t.Errorf("%s: not documented in docs/findings.md", e.Code)
+			continue
+		}
+		if !regexp.MustCompile(`\b` + string(e.Severity) + `\b`).MatchString(sev) {
+			t.Errorf("%s: docs say severity %q; want it to include %q", e.Code, sev, e.Severity)
+		}
+	}
+	for code := range documented {
+		if !slices.Contains(codes, code) {
+			t.Errorf("%s: documented but not in the catalogue", code)
+		}
+	}
+	if len(Catalogue) != 28 {
+		t.Errorf("got %d codes; want the 28 of the design (a new code needs this number raised and docs)", len(Catalogue))
+	}
+}
