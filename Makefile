@@ -22,7 +22,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ingestprobe
 
 run: build
-	./$(BIN) check $(URL) || true
+	@./$(BIN) check $(URL); echo "(exit code $$?: 0 = go/warn, 1 = no-go, 2 = usage or config error)"
 
 test: lint
 	$(GO) test -race -count=1 -timeout 15m ./...
