@@ -73,6 +73,7 @@ type Config struct {
 	Agent     Agent               `toml:"agent"`
 	Providers map[string]Provider `toml:"providers"`
 	Targets   []Target            `toml:"targets"`
+	Sinks     []Sink              `toml:"sinks"`
 
 	path string
 }
@@ -85,7 +86,44 @@ type Agent struct {
 	StateDir  string            `toml:"state_dir"`
 	Labels    map[string]string `toml:"labels"`
 	Resolvers []string          `toml:"resolvers"`
+	// Concurrency bounds target runs in flight at once (default 64).
+	Concurrency int `toml:"concurrency"`
+	// SpoolMaxMB bounds the on-disk spool of push sinks; the oldest records are dropped (and
+	// counted) beyond it. Default 256.
+	SpoolMaxMB int `toml:"spool_max_mb"`
+	// SpoolMaxAge drops spooled records older than this (default "168h": a week).
+	SpoolMaxAge Duration `toml:"spool_max_age"`
 }
+
+// Sink types.
+const (
+	SinkJSONL       = "jsonl"
+	SinkHTTP        = "http"
+	SinkPrometheus  = "prometheus"
+	SinkRemoteWrite = "remote_write"
+)
+
+// Sink is one place results go.
+type Sink struct {
+	Type      string   `toml:"type"`
+	Name      string   `toml:"name"`       // default: the type; names the spool cursor and the metrics' sink label
+	Path      string   `toml:"path"`       // jsonl: "-" (stdout, default) or a file
+	Listen    string   `toml:"listen"`     // prometheus: address of /metrics (default 127.0.0.1:9935)
+	URL       string   `toml:"url"`        // http, remote_write
+	TokenFile string   `toml:"token_file"` // http, remote_write: bearer token read from a file
+	CAFile    string   `toml:"ca_file"`    // http, remote_write: extra CA for the collector's TLS
+	Timeout   Duration `toml:"timeout"`    // http, remote_write: per request (default 10s)
+	BatchSize int      `toml:"batch_size"` // http, remote_write: records per request (default 500)
+}
+
+// Sink defaults.
+const (
+	DefaultPrometheusListen = "127.0.0.1:9935"
+	DefaultSinkTimeout      = 10 * time.Second
+	DefaultBatchSize        = 500
+	DefaultSpoolMaxMB       = 256
+	DefaultSpoolMaxAge      = 7 * 24 * time.Hour
+)
 
 // Provider adds or overrides a provider profile.
 type Provider struct {
@@ -243,6 +281,27 @@ func (c *Config) setDefaultsAndValidate() error {
 			}
 		}
 	}
+	if a.Concurrency < 0 {
+		return fmt.Errorf("agent.concurrency: must be positive, got %d", a.Concurrency)
+	}
+	if a.Concurrency == 0 {
+		a.Concurrency = 64
+	}
+	if a.SpoolMaxMB < 0 {
+		return fmt.Errorf("agent.spool_max_mb: must be positive, got %d", a.SpoolMaxMB)
+	}
+	if a.SpoolMaxMB == 0 {
+		a.SpoolMaxMB = DefaultSpoolMaxMB
+	}
+	if a.SpoolMaxAge.d < 0 {
+		return fmt.Errorf("agent.spool_max_age: must be positive, got %s", a.SpoolMaxAge.d)
+	}
+	if a.SpoolMaxAge.d == 0 {
+		a.SpoolMaxAge = Dur(DefaultSpoolMaxAge)
+	}
+	if err := c.validateSinks(); err != nil {
+		return err
+	}
 	profiles := c.Profiles()
 	seen := map[string]int{}
 	for i := range c.Targets {
@@ -294,6 +353,76 @@ func (c *Config) setDefaultsAndValidate() error {
 		}
 		if t.Timeout.d >= t.Interval.d {
 			return fmt.Errorf("%s: timeout (%s) must be less than interval (%s)", where, t.Timeout.D(), t.Interval.D())
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateSinks() error {
+	names := map[string]int{}
+	for i := range c.Sinks {
+		k := &c.Sinks[i]
+		where := fmt.Sprintf("sinks[%d]", i)
+		uses := map[string]bool{}
+		switch k.Type {
+		case SinkJSONL:
+			uses["path"] = true
+		case SinkPrometheus:
+			uses["listen"] = true
+		case SinkHTTP, SinkRemoteWrite:
+			for _, f := range []string{"url", "token_file", "ca_file", "timeout", "batch_size"} {
+				uses[f] = true
+			}
+		case "":
+			return fmt.Errorf("%s: type is required (jsonl, http, prometheus or remote_write)", where)
+		default:
+			return fmt.Errorf("%s: type %q is not one of jsonl, http, prometheus, remote_write", where, k.Type)
+		}
+		if k.Name == "" {
+			k.Name = k.Type
+			if names[k.Name] > 0 {
+				k.Name = fmt.Sprintf("%s-%d", k.Type, i)
+			}
+		}
+		if !nameRE.MatchString(k.Name) {
+			return fmt.Errorf("%s: name %q: use letters, digits, '-', '_' and '.' only", where, k.Name)
+		}
+		if j, dup := names[k.Name]; dup {
+			return fmt.Errorf("%s: name %q is already used by sinks[%d]", where, k.Name, j-1)
+		}
+		names[k.Name] = i + 1
+		where = fmt.Sprintf("sinks[%d] (%s)", i, k.Name)
+		set := map[string]bool{"path": k.Path != "", "listen": k.Listen != "", "url": k.URL != "", "token_file": k.TokenFile != "",
+			"ca_file": k.CAFile != "", "timeout": k.Timeout.d != 0, "batch_size": k.BatchSize != 0}
+		for _, f := range []string{"path", "listen", "url", "token_file", "ca_file", "timeout", "batch_size"} {
+			if set[f] && !uses[f] {
+				return fmt.Errorf("%s: %s does not apply to a %s sink", where, f, k.Type)
+			}
+		}
+		switch k.Type {
+		case SinkPrometheus:
+			if k.Listen == "" {
+				k.Listen = DefaultPrometheusListen
+			}
+			if _, _, err := net.SplitHostPort(k.Listen); err != nil {
+				return fmt.Errorf("%s: listen %q is not host:port", where, k.Listen)
+			}
+		case SinkHTTP, SinkRemoteWrite:
+			if k.URL == "" {
+				return fmt.Errorf("%s: url is required", where)
+			}
+			if !strings.HasPrefix(k.URL, "http://") && !strings.HasPrefix(k.URL, "https://") {
+				return fmt.Errorf("%s: url must start with http:// or https://", where)
+			}
+			if k.Timeout.d < 0 || k.BatchSize < 0 {
+				return fmt.Errorf("%s: timeout and batch_size must be positive", where)
+			}
+			if k.Timeout.d == 0 {
+				k.Timeout = Dur(DefaultSinkTimeout)
+			}
+			if k.BatchSize == 0 {
+				k.BatchSize = DefaultBatchSize
+			}
 		}
 	}
 	return nil

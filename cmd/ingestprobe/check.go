@@ -103,6 +103,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(doc); err != nil {
 			return exitUsage, err
 		}

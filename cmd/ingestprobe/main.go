@@ -44,6 +44,7 @@ const mainUsage = `ingestprobe tells, from this network, whether publishing to a
 
 Usage:
   ingestprobe check [URL|NAME …] [--config F] [--json] [--timeout D]   one-shot GO / NO-GO
+  ingestprobe run [--config F]                                        the agent, in the foreground
   ingestprobe config validate [FILE]                                  check a config file
   ingestprobe version                                                 print the version
 
@@ -82,6 +83,8 @@ func run(ctx context.Context, e env, args []string) int {
 	switch args[0] {
 	case "check":
 		code, err = cmdCheck(ctx, e, args[1:])
+	case "run":
+		code, err = cmdRun(ctx, e, args[1:])
 	case "config":
 		code, err = cmdConfig(e, args[1:])
 	case "version", "--version":

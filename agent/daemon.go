@@ -1,0 +1,136 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/record"
+	"github.com/ingestprobe/ingestprobe/reporter"
+)
+
+// DrainTimeout bounds how long a stopping agent keeps delivering queued records: long enough for a
+// healthy collector to take a batch, short enough for systemd's default 90 s stop timeout. What is
+// not delivered stays in the spool for the next start.
+const DrainTimeout = 10 * time.Second
+
+// Daemon is `ingestprobe run`: the scheduler and the reporter around the pipeline, with reload.
+type Daemon struct {
+	ConfigPath string
+	Log        *zap.Logger
+	Stdout     io.Writer
+	Metrics    *reporter.Metrics
+	// Loaded, if set, is told each time a config takes effect (for tests and the service status).
+	Loaded func(*config.Config)
+}
+
+// Run runs until ctx is done. Each value on reload re-reads the config: a valid one replaces the
+// running one, an invalid one is logged and the old one keeps running.
+func (d *Daemon) Run(ctx context.Context, cfg *config.Config, reload <-chan struct{}) error {
+	seq, err := OpenSequence(cfg.Agent.StateDir)
+	if err != nil {
+		return err
+	}
+	gen, err := d.start(ctx, cfg, seq)
+	if err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return gen.stop()
+		case <-reload:
+		}
+		next, err := config.Load(d.ConfigPath)
+		if err == nil && len(next.Targets) == 0 {
+			err = fmt.Errorf("config %s: no [[targets]]", d.ConfigPath)
+		}
+		if err != nil {
+			d.Log.Error("reload: new config invalid; the running one stays", zap.Error(err))
+			continue
+		}
+		if next.Agent.StateDir != cfg.Agent.StateDir {
+			d.Log.Warn("reload: agent.state_dir changes only at restart", zap.String("kept", cfg.Agent.StateDir))
+			next.Agent.StateDir = cfg.Agent.StateDir
+		}
+		if err := gen.stop(); err != nil {
+			d.Log.Warn("reload: stopping the old sinks", zap.Error(err))
+		}
+		if gen, err = d.start(ctx, next, seq); err != nil {
+			// Valid but not startable (a listen port taken, say): go back to the old config.
+			d.Log.Error("reload: new config does not start; the old one runs again", zap.Error(err))
+			if gen, err = d.start(ctx, cfg, seq); err != nil {
+				return err
+			}
+			continue
+		}
+		cfg = next
+		d.Log.Info("reloaded", zap.Int("targets", len(cfg.Targets)), zap.Int("sinks", len(cfg.Sinks)))
+	}
+}
+
+// generation is one config's scheduler and reporter.
+type generation struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	rep    *reporter.Reporter
+}
+
+func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (*generation, error) {
+	rep, err := reporter.Build(cfg, d.Metrics, d.Log, d.Stdout)
+	if err != nil {
+		return nil, err
+	}
+	if err := rep.Start(ctx); err != nil {
+		rep.Close(ctx)
+		return nil, err
+	}
+	intervals := map[string]time.Duration{}
+	var targets []Scheduled
+	for i, t := range TargetsFromConfig(cfg) {
+		iv := cfg.Targets[i].Interval.D()
+		intervals[t.Name] = iv
+		targets = append(targets, Scheduled{Target: t, Interval: iv})
+	}
+	d.Metrics.SetTargets(intervals)
+	sched := &Scheduler{
+		Pipeline:    NewPipeline(cfg, d.Log),
+		Targets:     targets,
+		Concurrency: cfg.Agent.Concurrency,
+		Log:         d.Log,
+		Emit: func(rec record.Record) {
+			n, err := seq.Next()
+			if err != nil {
+				d.Log.Error("record id not reserved; record kept without id", zap.Error(err))
+			} else {
+				rec.ID = fmt.Sprintf("%s:%d", cfg.Agent.ID, n)
+			}
+			rec.Agent = cfg.Agent.ID
+			rep.Write(rec)
+		},
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	g := &generation{cancel: cancel, done: make(chan struct{}), rep: rep}
+	go func() {
+		defer close(g.done)
+		sched.Run(sctx)
+	}()
+	d.Log.Info("agent running", zap.String("agent", cfg.Agent.ID), zap.Int("targets", len(targets)), zap.Int("sinks", max(1, len(cfg.Sinks))))
+	if d.Loaded != nil {
+		d.Loaded(cfg)
+	}
+	return g, nil
+}
+
+// stop stops the probes first, then drains the sinks within DrainTimeout.
+func (g *generation) stop() error {
+	g.cancel()
+	<-g.done
+	ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+	defer cancel()
+	return g.rep.Close(ctx)
+}

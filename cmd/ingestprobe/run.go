@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ingestprobe/ingestprobe/agent"
+	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/reporter"
+)
+
+const runUsage = `Usage: ingestprobe run [--config F] [--log-level L]
+
+Runs the agent in the foreground, as the service does: every configured target is probed on its
+schedule and every result goes to the configured sinks (JSON lines on stdout when none is set).
+SIGHUP reloads the config (an invalid one is logged and the running one stays); SIGTERM or
+Ctrl-C stops the probes, then delivers what is queued for up to 10 s — the rest stays spooled.
+`
+
+func cmdRun(ctx context.Context, e env, args []string) (int, error) {
+	fs := newFlagSet(e, "run", runUsage)
+	cfgPath := fs.String("config", config.DefaultPath, "config file")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error (logs go to stderr)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return exitUsage, err
+	}
+	if len(pos) > 0 {
+		return exitUsage, usagef("run takes no arguments (targets come from the config), got %q", pos[0])
+	}
+	log, err := newLogger(e, *logLevel)
+	if err != nil {
+		return exitUsage, err
+	}
+	defer log.Sync()
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return exitUsage, usageError{err}
+	}
+	if len(cfg.Targets) == 0 {
+		return exitUsage, usagef("%s has no [[targets]]: nothing to probe", *cfgPath)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	d := &agent.Daemon{
+		ConfigPath: *cfgPath,
+		Log:        log,
+		Stdout:     e.stdout,
+		Metrics:    reporter.NewMetrics(version, commit, prometheus.Labels{"agent": cfg.Agent.ID}),
+	}
+	if err := d.Run(ctx, cfg, reload); err != nil {
+		return exitUsage, err
+	}
+	return exitOK, nil
+}

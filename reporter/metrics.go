@@ -1,0 +1,243 @@
+package reporter
+
+import (
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ingestprobe/ingestprobe/record"
+)
+
+// Label is one metric label.
+type Label struct{ Name, Value string }
+
+// Sample is one value of one series at one time: the unit both /metrics and remote write are built
+// from, so the two expose the same catalogue (docs/metrics.md, pinned by a golden test).
+type Sample struct {
+	Name   string
+	Help   string
+	Labels []Label // sorted by name
+	Value  float64
+	Time   time.Time
+}
+
+// The per-target catalogue. Labels are bounded: agent, target, the static labels, and probe, port,
+// phase, code, severity, verdict — never a URL, a key or an error text.
+const (
+	mVerdict     = "ingestprobe_target_verdict"
+	mLastRun     = "ingestprobe_target_last_run_timestamp_seconds"
+	mRunDuration = "ingestprobe_target_run_duration_seconds"
+	mInterval    = "ingestprobe_target_interval_seconds"
+	mSuccess     = "ingestprobe_probe_success"
+	mDuration    = "ingestprobe_probe_duration_seconds"
+	mPortOpen    = "ingestprobe_port_open"
+	mFinding     = "ingestprobe_finding"
+	mFindings    = "ingestprobe_findings"
+)
+
+var help = map[string]string{
+	mVerdict:     "Verdict of the target's last run: 1 for the current verdict (go, warn, no-go), 0 for the others.",
+	mLastRun:     "Unix time the target's last run started.",
+	mRunDuration: "Wall time of the target's last run, all probes included.",
+	mInterval:    "The target's probe interval; alert when last_run is older than a few of these.",
+	mSuccess:     "1 when the probe succeeded in the last run (dns: resolved; tcp: the ingest port connected on some address).",
+	mDuration:    "Duration of a probe phase in the last run (dns lookup, tcp connect to the ingest port).",
+	mPortOpen:    "1 when the port connected on some address of the target in the last run.",
+	mFinding:     "1 for each finding of the target's last run, by code and severity.",
+	mFindings:    "Number of findings of the target's last run, by severity.",
+}
+
+// TargetSamples turns a record into samples. extra labels (agent id, static labels) go on every one.
+func TargetSamples(rec record.Record, interval time.Duration) []Sample {
+	base := []Label{{"agent", rec.Agent}, {"target", rec.Target}}
+	for k, v := range rec.Labels {
+		base = append(base, Label{k, v})
+	}
+	t := rec.Time
+	var out []Sample
+	add := func(name string, v float64, extra ...Label) {
+		ls := append(append(make([]Label, 0, len(base)+len(extra)), base...), extra...)
+		sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
+		out = append(out, Sample{Name: name, Help: help[name], Labels: ls, Value: v, Time: t})
+	}
+	for _, v := range []record.Verdict{record.Go, record.Warn, record.NoGo} {
+		add(mVerdict, b2f(rec.Verdict == v), Label{"verdict", string(v)})
+	}
+	add(mLastRun, float64(t.UnixNano())/1e9)
+	add(mRunDuration, rec.DurationSeconds)
+	if interval > 0 {
+		add(mInterval, interval.Seconds())
+	}
+	if d := rec.Results.DNS; d != nil {
+		add(mSuccess, b2f(d.Error == "" && len(d.A)+len(d.AAAA) > 0), Label{"probe", "dns"})
+		add(mDuration, d.DurationSeconds, Label{"phase", "lookup"}, Label{"probe", "dns"})
+	}
+	if len(rec.Results.TCP) > 0 {
+		open := map[int]bool{}
+		connect := map[int]float64{}
+		var ports []int
+		for _, c := range rec.Results.TCP {
+			if _, seen := open[c.Port]; !seen {
+				ports = append(ports, c.Port)
+				open[c.Port] = false
+			}
+			if c.OK && (!open[c.Port] || c.ConnectSeconds < connect[c.Port]) {
+				open[c.Port] = true
+				connect[c.Port] = c.ConnectSeconds
+			}
+		}
+		ingest := rec.Results.TCP[0].Port
+		add(mSuccess, b2f(open[ingest]), Label{"probe", "tcp"})
+		if open[ingest] {
+			add(mDuration, connect[ingest], Label{"phase", "connect"}, Label{"probe", "tcp"})
+		}
+		for _, p := range ports {
+			add(mPortOpen, b2f(open[p]), Label{"port", strconv.Itoa(p)})
+		}
+	}
+	counts := map[record.Severity]int{}
+	for _, f := range rec.Findings {
+		counts[f.Severity]++
+	}
+	seen := map[string]bool{}
+	for _, f := range rec.Findings {
+		if !seen[f.Code] {
+			seen[f.Code] = true
+			add(mFinding, 1, Label{"code", f.Code}, Label{"severity", string(f.Severity)})
+		}
+	}
+	for _, s := range []record.Severity{record.Error, record.Warning, record.Info} {
+		add(mFindings, float64(counts[s]), Label{"severity", string(s)})
+	}
+	return out
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Metrics holds the agent's own series: build info and, per sink, queue, sent, retries, dropped and
+// last success. One registry serves /metrics and the remote write of self-metrics.
+type Metrics struct {
+	Registry    *prometheus.Registry
+	Queue       *prometheus.GaugeVec
+	Sent        *prometheus.CounterVec
+	Retries     *prometheus.CounterVec
+	Dropped     *prometheus.CounterVec
+	LastSuccess *prometheus.GaugeVec
+	Runs        *prometheus.CounterVec
+
+	mu        sync.Mutex
+	intervals map[string]time.Duration
+	latest    map[string]record.Record
+}
+
+// NewMetrics registers the self-metrics.
+func NewMetrics(version, commit string, constLabels prometheus.Labels) *Metrics {
+	reg := prometheus.NewRegistry()
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{
+		Registry: reg,
+		Queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ingestprobe_reporter_queue_results", ConstLabels: constLabels,
+			Help: "Records spooled and not yet acknowledged by the sink."}, []string{"sink"}),
+		Sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ingestprobe_reporter_sent_total", ConstLabels: constLabels,
+			Help: "Records the sink delivered and the collector acknowledged."}, []string{"sink"}),
+		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ingestprobe_reporter_retries_total", ConstLabels: constLabels,
+			Help: "Delivery attempts that failed and will be retried."}, []string{"sink"}),
+		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ingestprobe_reporter_dropped_total", ConstLabels: constLabels,
+			Help: "Records dropped before delivery: the spool's size or age bound was reached, or the collector rejected them as invalid."}, []string{"sink"}),
+		LastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ingestprobe_reporter_last_success_timestamp_seconds", ConstLabels: constLabels,
+			Help: "Unix time of the sink's last successful delivery."}, []string{"sink"}),
+		Runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ingestprobe_target_runs_total", ConstLabels: constLabels,
+			Help: "Target runs completed, by verdict."}, []string{"target", "verdict"}),
+		intervals: map[string]time.Duration{},
+		latest:    map[string]record.Record{},
+	}
+	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ingestprobe_build_info", ConstLabels: constLabels,
+		Help: "Build of the running agent; always 1."}, []string{"version", "commit", "goversion"})
+	bi.WithLabelValues(version, commit, runtime.Version()).Set(1)
+	f(m.Queue)
+	f(m.Sent)
+	f(m.Retries)
+	f(m.Dropped)
+	f(m.LastSuccess)
+	f(m.Runs)
+	f(bi)
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// SetTargets tells the metrics which targets exist and their intervals; series of targets no longer
+// configured disappear (after a reload).
+func (m *Metrics) SetTargets(intervals map[string]time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.intervals = intervals
+	for t := range m.latest {
+		if _, ok := intervals[t]; !ok {
+			delete(m.latest, t)
+		}
+	}
+}
+
+func (m *Metrics) observe(rec record.Record) {
+	m.Runs.WithLabelValues(rec.Target, string(rec.Verdict)).Inc()
+	m.mu.Lock()
+	m.latest[rec.Target] = rec
+	m.mu.Unlock()
+}
+
+// Interval of a target, 0 when unknown.
+func (m *Metrics) Interval(target string) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.intervals[target]
+}
+
+// LatestSamples is the samples of every target's latest record, sorted by target.
+func (m *Metrics) LatestSamples() []Sample {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	names := make([]string, 0, len(m.latest))
+	for n := range m.latest {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var out []Sample
+	for _, n := range names {
+		out = append(out, TargetSamples(m.latest[n], m.intervals[n])...)
+	}
+	return out
+}
+
+// targetCollector exposes LatestSamples on /metrics. It is unchecked (Describe sends nothing)
+// because the static labels come from the config.
+type targetCollector struct{ m *Metrics }
+
+func (targetCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (c targetCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.m.LatestSamples() {
+		names := make([]string, len(s.Labels))
+		values := make([]string, len(s.Labels))
+		for i, l := range s.Labels {
+			names[i], values[i] = l.Name, l.Value
+		}
+		desc := prometheus.NewDesc(s.Name, s.Help, names, nil)
+		// No explicit timestamp: a scraper stamps the scrape, which keeps Prometheus's staleness
+		// handling working when a target is removed.
+		if mt, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, s.Value, values...); err == nil {
+			ch <- mt
+		}
+	}
+}
