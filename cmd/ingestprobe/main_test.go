@@ -16,7 +16,16 @@ import (
 	"github.com/ingestprobe/ingestprobe/reporter"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// The test binary doubles as the ingestprobe binary for tests that need a real process
+	// (signals, exit codes): see runBinary.
+	if os.Getenv("INGESTPROBE_BE_MAIN") == "1" {
+		os.Args = append([]string{"ingestprobe"}, strings.Fields(os.Getenv("INGESTPROBE_ARGS"))...)
+		main()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
