@@ -246,11 +246,11 @@ func (l *Lab) VenueCommand(ctx context.Context, name string, args ...string) *ex
 
 // EnterHint tells a person how to use a kept lab.
 func (l *Lab) EnterHint() string {
-	return fmt.Sprintf(`lab %s is up (state in %s)
-  enter the venue:    ip netns exec %s bash
-  run a check:        ip netns exec %s ingestprobe check rtmp://open.lab.test/live/stream
-  change firewall:    scripts/lab.sh firewall drop:1935     (see docs/lab.md)
-  tear it down:       scripts/lab.sh down`, l.ID, l.Dir, l.Venue, l.Venue)
+	return fmt.Sprintf(`lab %[1]s is up (state in %[2]s)
+  run a check:        scripts/lab.sh check rtmp://open.lab.test/live/stream
+  change firewall:    scripts/lab.sh firewall drop:1935     (rules and names: docs/lab.md)
+  enter the venue:    ip netns exec %[3]s bash
+  tear it down:       scripts/lab.sh down`, l.ID, l.Dir, l.Venue)
 }
 
 // Keep marks the lab as kept: sweeps by later test runs leave it alone; `labctl down` removes it.

@@ -5,6 +5,7 @@ package lab
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,4 +124,30 @@ func Sweep(before time.Time, kept bool) ([]string, error) {
 		removed = append(removed, f.ID)
 	}
 	return removed, errors.Join(errs...)
+}
+
+// Attach returns a handle on a lab another process built, by id, for changing its firewall. It
+// cannot stop or start that lab's servers; Sweep or `labctl down` removes it.
+func Attach(id string) (*Lab, error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("lab: %q is not a lab id", id)
+	}
+	tools, err := FindTools()
+	if err != nil {
+		return nil, err
+	}
+	l := &Lab{ID: id, Venue: Prefix + id + "-venue", Router: Prefix + id + "-router", Server: Prefix + id + "-server",
+		Dir: filepath.Join(stateRoot, id), tools: tools}
+	for _, ns := range []string{l.Venue, l.Router, l.Server} {
+		if _, err := os.Stat(filepath.Join(netnsDir, ns)); err != nil {
+			return nil, fmt.Errorf("lab %s: namespace %s: %w", id, ns, err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(l.Dir, "lab.json")); err == nil {
+		var in info
+		if json.Unmarshal(b, &in) == nil {
+			l.RTMP = in.RTMP
+		}
+	}
+	return l, nil
 }
