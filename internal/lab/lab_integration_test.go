@@ -99,9 +99,7 @@ func TestIntegrationLab(t *testing.T) {
 // TestIntegrationLabClose proves Close removes namespaces, processes and files, and that Sweep
 // removes a lab whose builder died without closing it.
 func TestIntegrationLabClose(t *testing.T) {
-	if reason := CannotRun(); reason != "" {
-		t.Skip(reason)
-	}
+	SkipIfCannotRun(t)
 	ctx := t.Context()
 	l, err := New(ctx, Options{})
 	if err != nil {

@@ -28,12 +28,7 @@ const setupTimeout = 30 * time.Second
 // missing ip, nft, dnsmasq or nginx. Leftover labs of earlier, dead runs are removed first.
 func Start(t testing.TB, opts Options) *Lab {
 	t.Helper()
-	if reason := CannotRun(); reason != "" {
-		if os.Getenv(EnvRequired) == "1" {
-			t.Fatalf("%s (and %s=1 says the lab must run here)", reason, EnvRequired)
-		}
-		t.Skip(reason)
-	}
+	SkipIfCannotRun(t)
 	if removed, err := Sweep(time.Now(), false); err != nil {
 		t.Logf("lab: removing leftover labs: %v", err)
 	} else if len(removed) > 0 {
@@ -63,6 +58,18 @@ func Start(t testing.TB, opts Options) *Lab {
 		}
 	})
 	return l
+}
+
+// SkipIfCannotRun skips t, with the reason, when this host cannot build a lab — or fails it when
+// INGESTPROBE_LAB_REQUIRED=1.
+func SkipIfCannotRun(t testing.TB) {
+	t.Helper()
+	if reason := CannotRun(); reason != "" {
+		if os.Getenv(EnvRequired) == "1" {
+			t.Fatalf("%s (and %s=1 says the lab must run here)", reason, EnvRequired)
+		}
+		t.Skip(reason)
+	}
 }
 
 // CannotRun says why this host cannot build a lab, or "" when it can.

@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,9 +110,14 @@ func TestIntegrationCheck(t *testing.T) {
 					t.Errorf("remedy %q: want it to name TCP 1935", f.Remedy)
 				}
 				// A silent drop is only known by waiting: the check must have waited for the
-				// probe timeout, and — the probes running in parallel — not much longer.
-				if min, max := probeTimeout-100*time.Millisecond, probeTimeout+2*time.Second; r.wall < min || r.wall > max {
-					t.Errorf("wall time: got %s; want between %s and %s", r.wall, min, max)
+				// probe timeout, and not much longer. The upper bound is loose on purpose: it
+				// includes starting the process, on a CI machine that may be busy.
+				d := time.Duration(r.record(t).DurationSeconds * float64(time.Second))
+				if min := probeTimeout - 100*time.Millisecond; d < min {
+					t.Errorf("record duration: got %s; want at least %s (the drop must be waited out)", d, min)
+				}
+				if max := probeTimeout + 3*time.Second; r.wall > max {
+					t.Errorf("wall time: got %s; want under %s", r.wall, max)
 				}
 				t.Logf("measured: check with 1935 silently dropped returned in %.3f s wall (probe timeout %s; record duration_seconds %.3f)",
 					r.wall.Seconds(), probeTimeout, r.record(t).DurationSeconds)
@@ -141,9 +147,6 @@ func TestIntegrationCheck(t *testing.T) {
 				wantEvidence(t, f, "error", "unreachable")
 				wantEvidence(t, f, "errno", "EHOSTUNREACH")
 				wantEvidence(t, f, "open_ports", []any{80.0, 443.0})
-				if r.wall > time.Second {
-					t.Errorf("wall time: got %s; want well under the %s timeout (an ICMP error ends the connect at once)", r.wall, probeTimeout)
-				}
 			},
 		},
 		{
@@ -153,6 +156,11 @@ func TestIntegrationCheck(t *testing.T) {
 				f := r.finding(t, "tcp.unreachable")
 				wantEvidence(t, f, "error", "timeout")
 				wantEvidence(t, f, "open_ports", nil)
+				// Three ports time out together, not one after another.
+				if d, max := r.record(t).DurationSeconds, 2*probeTimeout.Seconds(); d > max {
+					t.Errorf("record duration: got %.3f s; want under %.1f s (the ports are probed in parallel)", d, max)
+				}
+				t.Logf("measured: check with everything dropped returned in %.3f s wall (record duration_seconds %.3f)", r.wall.Seconds(), r.record(t).DurationSeconds)
 			},
 		},
 		{
@@ -233,9 +241,6 @@ func TestIntegrationCheck(t *testing.T) {
 				f := r.finding(t, "dns.timeout")
 				if !strings.Contains(f.Message, "could not be reached") {
 					t.Errorf("message %q: want it to say the resolver could not be reached", f.Message)
-				}
-				if r.wall > time.Second {
-					t.Errorf("wall time: got %s; want well under the %s timeout (ICMP port unreachable answers at once)", r.wall, probeTimeout)
 				}
 			},
 		},
@@ -354,19 +359,46 @@ func runCheck(t *testing.T, l *lab.Lab, bin string, args ...string) run {
 	return r
 }
 
-// buildBinary builds cmd/ingestprobe once for the test, as a user would run it.
+// binDir holds the binary, built once per test process (go test -count=N reuses it).
+var (
+	binDir   string
+	binOnce  sync.Once
+	builtBin string
+	binError error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildBinary builds cmd/ingestprobe, as a user would run it, once per test process.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ingestprobe")
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	start := time.Now()
-	out, err := exec.CommandContext(ctx, goTool(), "build", "-o", bin, "github.com/ingestprobe/ingestprobe/cmd/ingestprobe").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	binOnce.Do(func() {
+		binDir, binError = os.MkdirTemp("", "ingestprobe-integration-")
+		if binError != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		start := time.Now()
+		path := filepath.Join(binDir, "ingestprobe")
+		out, err := exec.CommandContext(ctx, goTool(), "build", "-o", path, "github.com/ingestprobe/ingestprobe/cmd/ingestprobe").CombinedOutput()
+		if err != nil {
+			binError = fmt.Errorf("go build: %w\n%s", err, out)
+			return
+		}
+		builtBin = path
+		t.Logf("built %s in %.1f s", path, time.Since(start).Seconds())
+	})
+	if binError != nil {
+		t.Fatal(binError)
 	}
-	t.Logf("built %s in %.1f s", bin, time.Since(start).Seconds())
-	return bin
+	return builtBin
 }
 
 // goTool is the go command that runs this test, even when it is not in PATH (sudo, CI).
