@@ -223,9 +223,11 @@ func tcpFindings(ingestPort int, results []tcp.Result) []record.Finding {
 			Remedy:   "Check the ingest host and port in the URL. If they are right, the ingest server is down or not listening — or a firewall rejects the connection: test from another network (4G/5G) and contact the provider.",
 			Evidence: ev}}
 	}
+	// From the venue a blocked path and a dead server look the same: the remedy says how to tell
+	// them apart rather than blaming only the venue's uplink, which DNS has often just proven.
 	return []record.Finding{{Code: "tcp.unreachable", Severity: record.Error,
 		Message:  fmt.Sprintf("%s cannot be reached and no alternative port connected either: %s", target, describe(in)),
-		Remedy:   "This network cannot reach the ingest server at all: check the encoder's uplink (cable, Wi-Fi, gateway) and any captive portal login; if the network is up, all outbound traffic to the server is blocked — ask venue IT or use another uplink (4G/5G).",
+		Remedy:   "Nothing on the ingest server answered, on any port. Check the encoder's uplink (cable, Wi-Fi, gateway) and any captive portal login; if the network works, test from another uplink (4G/5G): if the server connects there, this network blocks it — ask venue IT to allow it; if not, the server is down or the address is wrong — contact the provider.",
 		Evidence: ev}}
 }
 

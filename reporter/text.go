@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/record"
 )
 
@@ -74,7 +75,7 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 	}
 	if d := r.Results.DNS; d != nil {
 		if d.Error != "" {
-			step(false, false, "dns", fmt.Sprintf("%s: %s after %s (resolver %s)", d.Host, strings.ToUpper(string(d.Error)), ms(d.DurationSeconds), d.Resolver))
+			step(false, false, "dns", fmt.Sprintf("%s: %s after %s (resolver %s)", d.Host, dnsFailure(d.Error), ms(d.DurationSeconds), d.Resolver))
 		} else {
 			chain := append([]string{d.Host}, d.CNAME...)
 			addrs := append(append([]string{}, d.A...), d.AAAA...)
@@ -104,6 +105,20 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 		}
 		step(false, t.Role == "alternative", "tcp", fmt.Sprintf("%s %s after %s%s", where, why, ms(t.ConnectSeconds), role))
 	}
+}
+
+// dnsFailure names a failed lookup for the checklist: rcodes as DNS tools print them (NXDOMAIN,
+// SERVFAIL), the other classes in words — a technician cannot act on "NETWORK".
+func dnsFailure(c dns.Class) string {
+	switch c {
+	case dns.Timeout:
+		return "no answer"
+	case dns.Network:
+		return "resolver unreachable"
+	case dns.Canceled:
+		return "canceled"
+	}
+	return strings.ToUpper(string(c))
 }
 
 func severityMark(s record.Severity, c palette) (string, string) {
