@@ -60,12 +60,16 @@ type Pipeline struct {
 	Progress func(target string, s Stage)
 
 	now func() time.Time
-	dns func(dns.Config) interface {
-		Run(context.Context) dns.Result
-	}
-	tcp func(tcp.Config) interface {
-		Run(context.Context) tcp.Result
-	}
+	dns func(dns.Config) dnsProbe // seams for tests; nil = the real probes
+	tcp func(tcp.Config) tcpProbe
+}
+
+type dnsProbe interface {
+	Run(context.Context) dns.Result
+}
+
+type tcpProbe interface {
+	Run(context.Context) tcp.Result
 }
 
 // NewPipeline builds a pipeline from a config.

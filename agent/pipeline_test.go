@@ -96,19 +96,19 @@ func TestConnectsShareOneDeadline(t *testing.T) {
 	deadlines := map[time.Time]int{}
 	var dialed []string
 	p := &Pipeline{Profiles: config.Default().Profiles()}
-	p.dns = func(c dns.Config) interface {
-		Run(context.Context) dns.Result
-	} { return fakeDNS{dns.Result{Probe: "dns", Host: c.Host, Rcode: "NOERROR", A: []string{"192.0.2.1", "192.0.2.2"}, AAAA: []string{"2001:db8::1"}}} }
-	p.tcp = func(c tcp.Config) interface {
-		Run(context.Context) tcp.Result
-	} { return fakeTCP(func(ctx context.Context) tcp.Result {
-		dl, _ := ctx.Deadline()
-		mu.Lock()
-		deadlines[dl]++
-		dialed = append(dialed, c.Address.String())
-		mu.Unlock()
-		return tcp.Result{Probe: "tcp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), OK: true}
-	}) }
+	p.dns = func(c dns.Config) dnsProbe {
+		return fakeDNS{dns.Result{Probe: "dns", Host: c.Host, Rcode: "NOERROR", A: []string{"192.0.2.1", "192.0.2.2"}, AAAA: []string{"2001:db8::1"}}}
+	}
+	p.tcp = func(c tcp.Config) tcpProbe {
+		return fakeTCP(func(ctx context.Context) tcp.Result {
+			dl, _ := ctx.Deadline()
+			mu.Lock()
+			deadlines[dl]++
+			dialed = append(dialed, c.Address.String())
+			mu.Unlock()
+			return tcp.Result{Probe: "tcp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), OK: true}
+		})
+	}
 	r := p.Run(t.Context(), Target{Name: "t", URL: "rtmp://push.example.com/live/k", Timeout: time.Second})
 	if len(deadlines) != 1 || len(dialed) != 9 {
 		t.Errorf("got %d deadlines for %d connects %v; want 1 deadline for 3 addresses × 3 ports", len(deadlines), len(dialed), dialed)

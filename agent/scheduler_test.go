@@ -17,7 +17,7 @@ import (
 func slowPipeline(d time.Duration, inflight *sync.Map, maxOverlap, maxAll *atomic.Int64) *Pipeline {
 	var all atomic.Int64
 	p := &Pipeline{Profiles: config.Default().Profiles()}
-	p.tcp = func(c tcp.Config) interface{ Run(context.Context) tcp.Result } {
+	p.tcp = func(c tcp.Config) tcpProbe {
 		return fakeTCP(func(ctx context.Context) tcp.Result {
 			select {
 			case <-time.After(d):
@@ -102,7 +102,7 @@ func TestOffsetSpreads(t *testing.T) {
 			t.Errorf("tenth %d of the interval has %d of 1000 targets; want them spread (~100): %v", i, n, buckets)
 		}
 	}
-	if a, b := offset("same", iv), offset("same", iv); (a-b).Abs() > iv/100 {
+	if a, b := offset("same", iv), offset("same", iv); (a - b).Abs() > iv/100 {
 		t.Errorf("offset of one name moved %s between calls; want at most 1%% jitter", (a - b).Abs())
 	}
 }
