@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -98,5 +99,58 @@ func TestRunTimeout(t *testing.T) {
 	cancel()
 	if r = p.Run(ctx); r.Error != Canceled {
 		t.Errorf("got %q; want canceled", r.Error)
+	}
+}
+
+// TestRunClockStartsAtConnect: the connect time is counted from right before connect(2) (the
+// dialer's Control hook), not from before the socket is made. The fake clock reads n² seconds at
+// its n-th reading: start 1, Control 4, end 9 — so 5 s from Control, where counting from the
+// start would give 8 s.
+func TestRunClockStartsAtConnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	p := New(Config{Address: netip.MustParseAddrPort(ln.Addr().String())})
+	base := time.Unix(1_700_000_000, 0)
+	readings := 0
+	p.now = func() time.Time {
+		readings++
+		return base.Add(time.Duration(readings*readings) * time.Second)
+	}
+	r := p.Run(t.Context())
+	if !r.OK || r.ConnectSeconds != 5 || readings != 3 {
+		t.Errorf("got ok=%v connect_seconds=%v after %d clock readings; want ok=true 5 after 3", r.OK, r.ConnectSeconds, readings)
+	}
+}
+
+// TestRunKernelRTT: on Linux a successful connect carries the kernel's handshake RTT, which can
+// never exceed the wall time measured around the connect (both read CLOCK_MONOTONIC).
+func TestRunKernelRTT(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("TCP_INFO is read on Linux only")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	positive := 0
+	for range 20 {
+		r := New(Config{Address: ap}).Run(t.Context())
+		if !r.OK {
+			t.Fatalf("got %+v; want a connection", r)
+		}
+		if r.RTTSeconds < 0 || r.RTTSeconds > r.ConnectSeconds {
+			t.Errorf("rtt_seconds %v, connect_seconds %v; want 0 ≤ rtt ≤ connect", r.RTTSeconds, r.ConnectSeconds)
+		}
+		if r.RTTSeconds > 0 {
+			positive++
+		}
+	}
+	if positive == 0 {
+		t.Errorf("got rtt_seconds 0 on all 20 connects; want the kernel's RTT on some")
 	}
 }
