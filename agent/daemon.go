@@ -26,6 +26,8 @@ type Daemon struct {
 	Metrics    *reporter.Metrics
 	// Loaded, if set, is told each time a config takes effect (for tests and the service status).
 	Loaded func(*config.Config)
+	// Lag, if set, is handed to the scheduler: told how late each run started (for benchmarks).
+	Lag func(target string, lag time.Duration)
 }
 
 // Run runs until ctx is done. Each value on reload re-reads the config: a valid one replaces the
@@ -102,6 +104,7 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (
 		Targets:     targets,
 		Concurrency: cfg.Agent.Concurrency,
 		Log:         d.Log,
+		Lag:         d.Lag,
 		Emit: func(rec record.Record) {
 			n, err := seq.Next()
 			if err != nil {
