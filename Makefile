@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # sees a real checklist at once. Override: make run URL=rtmp://push.example.com/live/stream
 URL      ?= rtmp://127.0.0.1:1935/live/demo
 
-.PHONY: help build run test test-unit lint fuzz bench clean
+.PHONY: help build run test test-unit lint fuzz bench bench-deps clean
 
 help:
 	@echo "make build   build $(BIN)"
@@ -16,7 +16,7 @@ help:
 	@echo "make test    unit and integration tests (integration needs root; it skips otherwise)"
 	@echo "make lint    gofmt and go vet"
 	@echo "make fuzz    run each fuzz test for a short while"
-	@echo "make bench   benchmarks"
+	@echo "make bench   Go micro-benchmarks, then the suite of docs/performance.md (ours beside blackbox_exporter)"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ingestprobe
@@ -43,8 +43,17 @@ fuzz:
 	  done; \
 	done
 
-bench:
+# The suite (bench/cmd/ipbench) prints one table and writes bin/bench.json; BENCH_FLAGS passes
+# flags to it, e.g. BENCH_FLAGS='-phases timing,scale' or '-smoke'. It waits (at most 2 min) for
+# the machine's load to settle, and ends within 10 min.
+BENCH_FLAGS ?=
+bench: build bench-deps
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	$(GO) build -o bin/ipbench ./bench/cmd/ipbench
+	./bin/ipbench -bin $(BIN) -go $(GO) -json bin/bench.json -load-wait 2m $(BENCH_FLAGS)
+
+bench-deps:
+	@sh bench/deps.sh
 
 clean:
 	rm -rf bin dist

@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/ingestprobe/ingestprobe/internal/lab"
+)
+
+// Preflight is `ingestprobe check` timed from exec to exit, as a technician waits for it.
+type Preflight struct {
+	Runs      int      `json:"runs"`
+	WallMS    Dist     `json:"wall_ms"`     // exec → exit
+	PipelineM Dist     `json:"pipeline_ms"` // the record's duration_seconds
+	Verdict   string   `json:"verdict"`
+	Codes     []string `json:"codes"`
+	TimeoutMS float64  `json:"timeout_ms,omitempty"` // --timeout, for the dropped case
+	Probes    []string `json:"probes"`
+}
+
+// checkDoc is the part of `check --json` the harness reads.
+type checkDoc struct {
+	Verdict string `json:"verdict"`
+	Targets []struct {
+		DurationSeconds float64 `json:"duration_seconds"`
+		Findings        []struct {
+			Code string `json:"code"`
+		} `json:"findings"`
+		Results []struct {
+			Probe string `json:"probe"`
+		} `json:"results"`
+	} `json:"targets"`
+}
+
+// timeCheck runs cmd (a check --json) n times and summarises; each run must give wantVerdict.
+func timeCheck(ctx context.Context, n int, wantVerdict string, mk func(ctx context.Context) *exec.Cmd) (Preflight, error) {
+	out := Preflight{Runs: n}
+	var wall, pipe []float64
+	for range n {
+		cmd := mk(ctx)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		start := time.Now()
+		err := cmd.Run()
+		el := time.Since(start)
+		var ee *exec.ExitError
+		if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
+			return out, fmt.Errorf("check: %w: %s", err, tail(stderr.String(), 400))
+		}
+		var doc checkDoc
+		if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || len(doc.Targets) != 1 {
+			return out, fmt.Errorf("check printed %q: %v", tail(stdout.String(), 200), err)
+		}
+		if doc.Verdict != wantVerdict {
+			return out, fmt.Errorf("check: verdict %q; want %q (findings %v)", doc.Verdict, wantVerdict, doc.Targets[0].Findings)
+		}
+		out.Verdict = doc.Verdict
+		out.Codes, out.Probes = nil, nil
+		for _, f := range doc.Targets[0].Findings {
+			out.Codes = append(out.Codes, f.Code)
+		}
+		for _, r := range doc.Targets[0].Results {
+			if !slices.Contains(out.Probes, r.Probe) {
+				out.Probes = append(out.Probes, r.Probe)
+			}
+		}
+		wall = append(wall, float64(el)/float64(time.Millisecond))
+		pipe = append(pipe, doc.Targets[0].DurationSeconds*1000)
+	}
+	out.WallMS, out.PipelineM = DistOf(wall), DistOf(pipe)
+	return out, nil
+}
+
+// MeasurePreflightOpen times `check` of a target whose ports all answer, on loopback, with the
+// world's resolver.
+func MeasurePreflightOpen(ctx context.Context, bin string, w *World, dir string, n int) (Preflight, error) {
+	cfgPath := filepath.Join(dir, "preflight.toml")
+	cfg := w.AgentConfig(AgentConfig{Interval: 30 * time.Second, Timeout: 5 * time.Second, StateDir: filepath.Join(dir, "preflight-state"), Targets: 1})
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		return Preflight{}, err
+	}
+	// One run first, not counted: it pays for reading the binary from disk.
+	if _, err := timeCheck(ctx, 1, "go", func(ctx context.Context) *exec.Cmd {
+		return exec.CommandContext(ctx, bin, "check", "--config", cfgPath, "--json", w.Targets[0].Name)
+	}); err != nil {
+		return Preflight{}, err
+	}
+	return timeCheck(ctx, n, "go", func(ctx context.Context) *exec.Cmd {
+		return exec.CommandContext(ctx, bin, "check", "--config", cfgPath, "--json", w.Targets[0].Name)
+	})
+}
+
+// MeasurePreflightDropped times `check --timeout T` from the lab's venue while the venue firewall
+// silently drops TCP 1935: the verdict can only come after T, and should come right after it.
+func MeasurePreflightDropped(ctx context.Context, bin string, n int, timeout time.Duration) (Preflight, error) {
+	if reason := lab.CannotRun(); reason != "" {
+		return Preflight{}, errors.New(reason)
+	}
+	if _, err := lab.Sweep(time.Now(), false); err != nil {
+		return Preflight{}, err
+	}
+	l, err := lab.New(ctx, lab.Options{})
+	if err != nil {
+		return Preflight{}, err
+	}
+	defer l.Close()
+	if err := l.SetFirewall(ctx, lab.DropPort(1935)); err != nil {
+		return Preflight{}, err
+	}
+	url := "rtmp://" + lab.NameOpen + "/live/stream"
+	p, err := timeCheck(ctx, n, "no-go", func(ctx context.Context) *exec.Cmd {
+		return l.VenueCommand(ctx, bin, "check", "--config", "/dev/null", "--json", "--timeout", timeout.String(), url)
+	})
+	p.TimeoutMS = float64(timeout) / float64(time.Millisecond)
+	if err == nil && !slices.Contains(p.Codes, "tcp.blocked") {
+		err = fmt.Errorf("dropped 1935: findings %v; want tcp.blocked", p.Codes)
+	}
+	return p, err
+}
