@@ -57,7 +57,8 @@ func (h *HTTP) Start(ctx context.Context, cur *SpoolCursor, wake <-chan struct{}
 	h.p.Start(ctx, cur, wake)
 }
 
-// Close delivers what is queued until ctx is done, then stops. Undelivered records stay spooled.
+// Close delivers what is queued, at once and batch after batch, until the queue is empty, an attempt
+// fails or ctx is done; then it stops. Undelivered records stay spooled for the next start.
 func (h *HTTP) Close(ctx context.Context) error { return h.p.Close(ctx) }
 
 func (h *HTTP) send(ctx context.Context, batch []SpoolRecord) (pushAttempt, error) {

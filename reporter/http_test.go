@@ -287,6 +287,8 @@ func TestHTTPClose(t *testing.T) {
 		{"drains the queue at once", []reply{{status: 503}}, 5 * time.Second, 5, 2, 2 * time.Second},
 		// The collector stays down: Close gives up at its deadline and keeps the records.
 		{"gives up at the deadline", []reply{{status: 503}, {hang: true}}, 300 * time.Millisecond, 0, 2, 2 * time.Second},
+		// The attempt at close fails too: the drain ends at once; it does not wait out an outage.
+		{"a failure ends the drain", []reply{{status: 503}, {status: 503}}, 5 * time.Second, 0, 2, time.Second},
 		// A Retry-After beyond the deadline is honoured: no new request, Close returns at once.
 		{"keeps Retry-After", []reply{{status: 429, header: map[string]string{"Retry-After": "60"}}}, 3 * time.Second, 0, 1, time.Second},
 	}

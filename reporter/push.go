@@ -227,8 +227,8 @@ type pushSender interface {
 }
 
 // pusher is the delivery loop of a push sink: read a batch from the cursor, send it, acknowledge it
-// on success or rejection, back off on failure, and on Close deliver what is queued until the
-// close context ends.
+// on success or rejection, back off on failure, and on Close deliver what is queued while the
+// collector takes it, until the close context ends.
 type pusher struct {
 	kind, name string
 	log        *zap.Logger
@@ -320,7 +320,8 @@ func (p *pusher) Start(ctx context.Context, cur *SpoolCursor, wake <-chan struct
 }
 
 // Close asks the loop to deliver what is queued and stop, and waits for it until ctx is done; then
-// the request in flight is cancelled. What was not delivered stays in the spool for the next start,
+// the request in flight is cancelled. A backoff in progress is cut short for an attempt at once; a
+// failed attempt ends the drain. What was not delivered stays in the spool for the next start,
 // which is not an error.
 func (p *pusher) Close(ctx context.Context) error {
 	p.mu.Lock()
@@ -420,6 +421,14 @@ func (p *pusher) loop(ctx context.Context, cur *SpoolCursor, wake <-chan struct{
 			}
 		case pushRetry:
 			p.m.Retries.WithLabelValues(p.name).Inc()
+			if p.draining() {
+				// A closing agent does not wait out a failing collector: the drain is for a
+				// healthy one, and a restart during an outage should take a moment, not the
+				// whole drain time. The records are safe in the spool for the next start.
+				p.log.Warn("closing: the collector is not taking records; they stay spooled for the next start",
+					zap.String("reason", a.reason()), zap.Uint64("records", max(cur.s.Stats().LastSeq, cur.Acked())-cur.Acked()))
+				return
+			}
 			delay, asked := retryAfterDelay(a.retryAfter, p.now())
 			if asked {
 				delay = min(delay, retryCap) // a broken header must not stall delivery for days
@@ -474,8 +483,8 @@ func (p *pusher) backoff(failures int) time.Duration {
 
 // pause waits d before the next attempt. It returns false when the loop must stop: ctx is done, or
 // the agent is closing and the wait would end after the close deadline (the records stay spooled
-// for the next start). interruptible lets Close cut the wait short for one last attempt; a delay
-// the collector asked for is not cut short.
+// for the next start). interruptible lets Close cut the wait short for an attempt at once; a delay
+// the collector asked for (Retry-After) is kept.
 func (p *pusher) pause(ctx context.Context, d time.Duration, interruptible bool) bool {
 	end := p.now().Add(d)
 	var drain <-chan struct{}

@@ -87,7 +87,8 @@ func (r *RemoteWrite) Start(ctx context.Context, cur *SpoolCursor, wake <-chan s
 	r.p.Start(ctx, cur, wake)
 }
 
-// Close delivers what is queued until ctx is done, then stops. Undelivered records stay spooled.
+// Close delivers what is queued, at once and batch after batch, until the queue is empty, an attempt
+// fails or ctx is done; then it stops. Undelivered records stay spooled for the next start.
 func (r *RemoteWrite) Close(ctx context.Context) error { return r.p.Close(ctx) }
 
 func (r *RemoteWrite) send(ctx context.Context, batch []SpoolRecord) (pushAttempt, error) {
