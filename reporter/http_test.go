@@ -370,17 +370,21 @@ func TestHTTPQueueGauge(t *testing.T) {
 	col := &ndjsonCollector{}
 	srv := newServer(t, scriptedHandler([]reply{{status: 503}}, col.record))
 	rig := newPushRig(t, "collector", SpoolOptions{})
-	h := newTestHTTP(t, rig, srv.URL, nil)
+	h := newTestHTTP(t, rig, srv.URL, func(c *config.Sink) { c.BatchSize = 2 })
 	tm := &fakeTimer{block: true}
 	seams(h.p, tm, pushT0)
-	rig.start(h)
-	for i := 1; i <= 4; i++ {
+	for i := 1; i <= 3; i++ {
 		rig.add(pushRecord(i, "main"))
 	}
-	waitFor(t, "a failed attempt", func() bool { return rig.retries() == 1 })
-	rig.add(pushRecord(5, "main"))
-	if got := rig.queue(); got < 1 || got > 5 {
-		t.Errorf("queue during the outage: got %v; want the spooled records (1..5)", got)
+	rig.start(h)
+	waitFor(t, "the sink in backoff", func() bool { return len(tm.got()) == 1 })
+	if got := rig.queue(); got != 3 {
+		t.Errorf("queue after the failed attempt: got %v; want 3", got)
+	}
+	// The outage goes on: records spooled meanwhile must show while the sink waits.
+	for i := 4; i <= 6; i++ {
+		rig.add(pushRecord(i, "main"))
+		waitFor(t, fmt.Sprintf("queue %d", i), func() bool { return rig.queue() == float64(i) })
 	}
 }
 

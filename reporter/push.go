@@ -370,7 +370,7 @@ func (p *pusher) loop(ctx context.Context, cur *SpoolCursor, wake <-chan struct{
 				return
 			}
 			p.log.Error("spool read failed; retrying", zap.Error(err))
-			if !p.pause(ctx, p.backoff(failures), true) {
+			if !p.pause(ctx, cur, wake, p.backoff(failures), true) {
 				return
 			}
 			failures++
@@ -444,7 +444,7 @@ func (p *pusher) loop(ctx context.Context, cur *SpoolCursor, wake <-chan struct{
 			}
 			// A delay the collector asked for is kept even by a closing agent; our own backoff is
 			// cut short by Close, which tries once more at once.
-			if !p.pause(ctx, delay, !asked) {
+			if !p.pause(ctx, cur, wake, delay, !asked) {
 				return
 			}
 		}
@@ -484,8 +484,9 @@ func (p *pusher) backoff(failures int) time.Duration {
 // pause waits d before the next attempt. It returns false when the loop must stop: ctx is done, or
 // the agent is closing and the wait would end after the close deadline (the records stay spooled
 // for the next start). interruptible lets Close cut the wait short for an attempt at once; a delay
-// the collector asked for (Retry-After) is kept.
-func (p *pusher) pause(ctx context.Context, d time.Duration, interruptible bool) bool {
+// the collector asked for (Retry-After) is kept. Records spooled meanwhile update the queue gauge,
+// so that an outage shows as a growing queue, not a frozen one.
+func (p *pusher) pause(ctx context.Context, cur *SpoolCursor, wake <-chan struct{}, d time.Duration, interruptible bool) bool {
 	end := p.now().Add(d)
 	var drain <-chan struct{}
 	if p.draining() {
@@ -502,6 +503,8 @@ func (p *pusher) pause(ctx context.Context, d time.Duration, interruptible bool)
 			return false
 		case <-timer:
 			return true
+		case <-wake:
+			p.setQueue(cur, cur.Acked())
 		case <-drain:
 			if interruptible {
 				return true
