@@ -130,10 +130,12 @@ func listenPort(t *testing.T) int {
 	return p
 }
 
-// outageCollector is an HTTP collector that can be down: closing connections or answering 503.
+// outageCollector is an HTTP collector that can be down — closing connections or answering 503 —
+// or slow: storing a batch but answering only after the agent gave up, which makes it send the
+// batch again (the duplicates that de-duplication by id is for).
 type outageCollector struct {
 	mu       sync.Mutex
-	mode     string   // "up", "hangup" or "503"
+	mode     string   // "up", "slow", "hangup" or "503"
 	accepted []string // ids of records in answered (2xx) requests, in arrival order
 	requests int
 	badAuth  int
@@ -171,6 +173,14 @@ func (c *outageCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.accepted = append(c.accepted, ids...)
+	if c.mode == "slow" {
+		c.mu.Unlock()
+		select { // stored; the answer comes after the agent's 1 s request timeout
+		case <-r.Context().Done():
+		case <-time.After(3 * time.Second):
+		}
+		c.mu.Lock()
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -288,6 +298,8 @@ path = %q
 
 	a1 := startAgent(t, bin, cfgPath, logPath)
 	time.Sleep(1500 * time.Millisecond) // collector up
+	col.set("slow")
+	time.Sleep(1200 * time.Millisecond) // stores, answers too late
 	col.set("hangup")
 	time.Sleep(time.Second) // down: connections closed
 	restart := a1.stop(t, 12*time.Second)
@@ -347,13 +359,16 @@ path = %q
 			extra = append(extra, id)
 		}
 	}
-	t.Logf("produced %d records (3 targets, 200ms interval, one restart); delivered %d, %d after de-duplication by id, %d duplicates; %d carried across the restart in the spool; %d requests; agent stop during the outage took %v, final stop %v; scenario %v",
+	t.Logf("produced %d records (3 targets, 200ms interval, a slow phase, an outage, one restart); delivered %d, %d after de-duplication by id, %d duplicates; %d carried across the restart in the spool; %d requests; agent stop during the outage took %v, final stop %v; scenario %v",
 		len(produced), len(delivered), len(seen), duplicates, len(carried), requests, restart.Round(time.Millisecond), final.Round(time.Millisecond), took.Round(time.Millisecond))
 	if len(carried) == 0 {
 		t.Errorf("no record of the first run was left for the second: the outage did not happen")
 	}
 	if len(produced) < 30 {
 		t.Errorf("produced %d records; want at least 30 over about 5 s of 3 targets at 200ms", len(produced))
+	}
+	if duplicates == 0 {
+		t.Errorf("no record arrived twice; want the slow phase to cause re-sends")
 	}
 	if len(missing) > 0 {
 		t.Errorf("%d of %d records never delivered: %v\n%s", len(missing), len(produced), missing, tail(logPath, 40))
