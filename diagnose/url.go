@@ -195,8 +195,8 @@ func mismatch(l *ingesturl.Lint) (string, string) {
 			"Fix the order in the signing code: MD5(KEY + StreamName + txTime)."
 	}
 	return "txSecret does not match " + keys + " for this stream name and txTime: the key, the stream name or txTime differs from what was signed",
-		"Check, in this order: that the key is this push domain's current authentication key in " + tencentConsole +
-			" (if the backup key is in use, configure sign_backup_key_file); that the stream name is exactly the one signed (same case, nothing appended); that txTime was not edited after signing. Then generate the URL again."
+		"Check, in this order: that the key is this push domain's current authentication key, shown in " + tencentConsole +
+			" — if the backup key is in use, configure it too (sign_backup_key_file, or --backup-key-file); that the stream name is exactly the one signed (same case, nothing appended); that txTime was not edited after signing. Then generate the URL again."
 }
 
 // expiryFindings judges txTime. The reference is the clock probe's when it measured one: a host
@@ -232,7 +232,7 @@ func expiryFindings(in Input, l *ingesturl.Lint) []record.Finding {
 		ev["event_end"] = in.EventEnd.Format(time.RFC3339)
 	}
 	when := fmt.Sprintf("%s UTC (%s local)", l.Expires.UTC().Format("2006-01-02 15:04:05"), l.Expires.In(loc).Format("2006-01-02 15:04 MST"))
-	regen := "Generate a new push URL with txTime 12–24 hours past the end of the show (" + tencentConsole + ", or `ingestprobe url sign --valid 24h`) and load it into the encoder."
+	regen := "Generate a new push URL with txTime 12–24 hours past the end of the show, from " + tencentConsole + " or with `ingestprobe url sign --valid 24h`, and load it into the encoder."
 	switch {
 	case left <= 0:
 		return []record.Finding{{Code: "url.txtime_expired", Severity: record.Error,
