@@ -381,3 +381,30 @@ sign_backup_key_file = %q
 		}
 	}
 }
+
+func TestCheckNTPFlag(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close() // an open port: the TCP step connects
+	u := fmt.Sprintf("rtmp://%s/live/%s", ln.Addr(), testStream)
+	r := runCmd(t, "", "check", u, "--ntp", fakeNTP(t, -10*time.Minute), "--json", "--timeout", "2s", "--config", writeEmptyConfig(t))
+	d := decode(t, r)
+	if r.code != exitNoGo || !slices.Contains(findingCodes(d), "clock.skew") {
+		t.Fatalf("got exit %d %v; want 1 with clock.skew\n%s%s", r.code, findingCodes(d), r.stdout, r.stderr)
+	}
+	r = runCmd(t, "", "check", u, "--ntp", "a b", "--config", writeEmptyConfig(t))
+	if r.code != exitUsage || !strings.Contains(r.stderr, `--ntp: "a b" is not a host name`) {
+		t.Errorf("got exit %d %q; want 2 and the --ntp error", r.code, r.stderr)
+	}
+}
+
+func writeEmptyConfig(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "empty.toml")
+	if err := os.WriteFile(p, []byte("[agent]\nid = \"test\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
