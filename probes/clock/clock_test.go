@@ -87,12 +87,13 @@ func TestRunOffset(t *testing.T) {
 			if !r.OK || r.Error != OK {
 				t.Fatalf("got ok=%v error=%q; want ok", r.OK, r.Error)
 			}
-			// Loopback round trips take well under 50 ms, even on a loaded CI machine.
-			if d := math.Abs(r.OffsetSeconds - tt.skew.Seconds()); d > 0.05 {
-				t.Errorf("offset: got %.3f s; want %.3f s ± 0.05", r.OffsetSeconds, tt.skew.Seconds())
+			// The true offset lies within half the measured round trip of the computed one (RFC 4330
+			// §5): a bound that holds however loaded the machine running the test is.
+			if d, bound := math.Abs(r.OffsetSeconds-tt.skew.Seconds()), r.RTTSeconds/2+0.002; d > bound {
+				t.Errorf("offset: got %.4f s; want %.4f s ± %.4f", r.OffsetSeconds, tt.skew.Seconds(), bound)
 			}
-			if r.RTTSeconds < 0 || r.RTTSeconds > 0.5 {
-				t.Errorf("rtt: got %.3f s; want 0–0.5 s on loopback", r.RTTSeconds)
+			if r.RTTSeconds < 0 || r.RTTSeconds > 1 {
+				t.Errorf("rtt: got %.3f s; want 0–1 s on loopback", r.RTTSeconds)
 			}
 			if r.Stratum != 2 || r.Probe != "clock" || r.Source != "ntp" || r.Address != srv.addr {
 				t.Errorf("got %+v; want stratum 2, probe clock, source ntp, address %s", r, srv.addr)
@@ -154,8 +155,8 @@ func TestRunFailures(t *testing.T) {
 			if r.Error != tt.want || r.KissCode != tt.kiss || r.OK != (tt.want == OK) {
 				t.Errorf("got error %q kiss %q ok %v; want %q, %q", r.Error, r.KissCode, r.OK, tt.want, tt.kiss)
 			}
-			if tt.want == OK && math.Abs(r.OffsetSeconds) > 0.05 {
-				t.Errorf("offset: got %.3f s; want ≈0: the spoofed reply must be ignored", r.OffsetSeconds)
+			if tt.want == OK && math.Abs(r.OffsetSeconds) > r.RTTSeconds/2+0.002 {
+				t.Errorf("offset: got %.4f s; want ≈0: the spoofed reply (an hour ahead) must be ignored", r.OffsetSeconds)
 			}
 			if el := time.Since(start); el > timeout+time.Second {
 				t.Errorf("took %s; want within the %s deadline", el, timeout)
