@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 )
@@ -70,13 +72,21 @@ func Worst(vs ...Verdict) Verdict {
 // Results is what the probes of one target run measured. It is written as a JSON list of objects,
 // each naming its probe, in the order the pipeline ran them.
 type Results struct {
-	DNS *dns.Result
-	TCP []tcp.Result
+	URL   *ingesturl.Lint // the URL doctor's offline lint
+	Clock *clock.Result   // the clock reference, when one is configured
+	DNS   *dns.Result
+	TCP   []tcp.Result
 }
 
 // MarshalJSON writes the list.
 func (r Results) MarshalJSON() ([]byte, error) {
 	list := []any{}
+	if r.URL != nil {
+		list = append(list, r.URL)
+	}
+	if r.Clock != nil {
+		list = append(list, r.Clock)
+	}
 	if r.DNS != nil {
 		list = append(list, r.DNS)
 	}
@@ -99,6 +109,16 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		switch head.Probe {
+		case "url":
+			r.URL = new(ingesturl.Lint)
+			if err := json.Unmarshal(raw, r.URL); err != nil {
+				return err
+			}
+		case "clock":
+			r.Clock = new(clock.Result)
+			if err := json.Unmarshal(raw, r.Clock); err != nil {
+				return err
+			}
 		case "dns":
 			r.DNS = new(dns.Result)
 			if err := json.Unmarshal(raw, r.DNS); err != nil {

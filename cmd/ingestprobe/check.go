@@ -40,6 +40,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	resolver := fs.String("resolver", "", "DNS resolver to use instead of the system's, IP[:port]")
 	providerName := fs.String("provider", "", "provider for URLs given here: auto, tencent, generic, or one from the config")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+	ntp := fs.String("ntp", "", "NTP server (host[:port]) to judge txTime and this host's clock by (default: the config's agent.ntp_server)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return exitUsage, err
@@ -53,6 +54,16 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	cfg, err := loadConfigForCheck(*cfgPath)
 	if err != nil {
 		return exitUsage, usageError{err}
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	if *ntp != "" {
+		server, err := config.ParseNTPServer(*ntp)
+		if err != nil {
+			return exitUsage, usagef("--ntp: %v", err)
+		}
+		cfg.Agent.NTPServer = server
 	}
 	if *timeout < 0 {
 		return exitUsage, usagef("--timeout must be positive")

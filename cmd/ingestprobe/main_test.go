@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -62,7 +63,7 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 	closed := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	empty := writeConfig(t, "")
-	goURL := "rtmp://127.0.0.1:" + open + "/live/" + secret + "?txSecret=" + secret
+	goURL := "rtmp://127.0.0.1:" + open + "/live/" + secret
 	badURL := "rtmp://127.0.0.1:" + closed + "/live/" + secret
 	cfg := writeConfig(t, "[agent]\ntimeout = \"2s\"\n[[targets]]\nname = \"main\"\nurl = \""+goURL+"\"\nalt_ports = []\n")
 	tests := []struct {
@@ -119,8 +120,9 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 func TestCheckJSON(t *testing.T) {
 	open := listen(t)
 	empty := writeConfig(t, "")
+	txTime := strings.ToUpper(strconv.FormatInt(time.Now().Add(48*time.Hour).Unix(), 16))
 	code, out, errs := runCmd(t, "check", "--json", "--config", empty, "--log-level", "debug",
-		"rtmp://127.0.0.1:"+open+"/live/"+secret+"?txSecret=abc&txTime=5C271099")
+		"rtmp://127.0.0.1:"+open+"/live/"+secret+"?txSecret=0123456789abcdef0123456789abcdef&txTime="+txTime)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -132,10 +134,10 @@ func TestCheckJSON(t *testing.T) {
 		t.Fatalf("got %+v; want one go target", doc)
 	}
 	r := doc.Targets[0]
-	if r.Target != "127.0.0.1" || r.URL != "rtmp://127.0.0.1:"+open+"/live/<redacted>" || r.Provider != "tencent" || len(r.Results.TCP) != 3 {
+	if r.Target != "127.0.0.1" || r.URL != "rtmp://127.0.0.1:"+open+"/live/<redacted>" || r.Provider != "tencent" || len(r.Results.TCP) != 3 || r.Results.URL == nil {
 		t.Errorf("got %+v; want target 127.0.0.1, the redacted URL, provider tencent, 3 connects", r)
 	}
-	if strings.Contains(out+errs, secret) || strings.Contains(out+errs, "5C271099") {
+	if strings.Contains(out+errs, secret) || strings.Contains(out+errs, "0123456789abcdef0123456789abcdef") {
 		t.Errorf("output or logs hold a secret:\n%s\n%s", out, errs)
 	}
 }
