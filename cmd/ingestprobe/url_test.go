@@ -12,9 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
-
 
 const (
 	testKey    = "e12c46f2612d5106e2034781ab261ca3"
