@@ -1,4 +1,4 @@
-// Package agent runs the target pipeline — parse the URL, resolve, connect, diagnose — once for
+// Package agent runs the target pipeline — parse the URL, resolve, connect, speak RTMP, diagnose — once for
 // `check` and on a schedule for `run`. Both call the same Pipeline.Run.
 package agent
 
@@ -14,6 +14,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/diagnose"
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/record"
@@ -31,13 +32,19 @@ type Target struct {
 	AltPorts []int // nil = the defaults for the ingest port
 	Timeout  time.Duration
 	Labels   map[string]string
+	// RTMP is how far the RTMP probe goes ("" = handshake); CAFile and InsecureSkipVerify shape
+	// its TLS for rtmps:// URLs.
+	RTMP               rtmp.Level
+	CAFile             string
+	InsecureSkipVerify bool
 }
 
 // TargetsFromConfig turns configured targets into pipeline targets.
 func TargetsFromConfig(c *config.Config) []Target {
 	out := make([]Target, 0, len(c.Targets))
 	for _, t := range c.Targets {
-		out = append(out, Target{Name: t.Name, URL: t.URL, Provider: t.Provider, AltPorts: t.AltPorts, Timeout: t.Timeout.D(), Labels: c.Agent.Labels})
+		out = append(out, Target{Name: t.Name, URL: t.URL, Provider: t.Provider, AltPorts: t.AltPorts, Timeout: t.Timeout.D(), Labels: c.Agent.Labels,
+			RTMP: rtmp.Level(t.RTMP), CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify})
 	}
 	return out
 }
@@ -48,6 +55,7 @@ type Stage string
 const (
 	StageDNS  Stage = "dns"
 	StageTCP  Stage = "tcp"
+	StageRTMP Stage = "rtmp"
 	StageDone Stage = "done"
 )
 
@@ -65,6 +73,9 @@ type Pipeline struct {
 	}
 	tcp func(tcp.Config) interface {
 		Run(context.Context) tcp.Result
+	}
+	rtmp func(rtmp.Config) interface {
+		Run(context.Context) rtmp.Result
 	}
 }
 
@@ -156,7 +167,42 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 		}
 	}
 	wg.Wait()
+	cancel()
+	p.probeRTMP(ctx, t, u, timeout, &res)
 	return res
+}
+
+// probeRTMP runs the RTMP probe on the first address whose ingest port connected: an encoder
+// would use that one, and a second session elsewhere adds nothing but load. It has its own
+// deadline, lengthened by the hold for a publish.
+func (p *Pipeline) probeRTMP(ctx context.Context, t Target, u *ingesturl.URL, timeout time.Duration, res *record.Results) {
+	level := t.RTMP
+	if level == "" {
+		level = rtmp.LevelHandshake
+	}
+	if level == rtmp.LevelOff || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || ctx.Err() != nil {
+		return
+	}
+	var addr netip.AddrPort
+	for _, r := range res.TCP {
+		if r.Role == "ingest" && r.OK {
+			if a, err := netip.ParseAddr(r.Address); err == nil {
+				addr = netip.AddrPortFrom(a, uint16(r.Port))
+				break
+			}
+		}
+	}
+	if !addr.IsValid() {
+		return // TCP findings say why
+	}
+	p.progress(t.Name, StageRTMP)
+	if level == rtmp.LevelPublish {
+		timeout += rtmp.DefaultHold
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r := p.newRTMP(rtmp.Config{Address: addr, URL: u, Level: level, CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify}).Run(rctx)
+	res.RTMP = &r
 }
 
 func roleOf(i int) string {
@@ -195,6 +241,15 @@ func (p *Pipeline) newDNS(c dns.Config) interface {
 		return p.dns(c)
 	}
 	return dns.New(c)
+}
+
+func (p *Pipeline) newRTMP(c rtmp.Config) interface {
+	Run(context.Context) rtmp.Result
+} {
+	if p.rtmp != nil {
+		return p.rtmp(c)
+	}
+	return rtmp.New(c)
 }
 
 func (p *Pipeline) newTCP(c tcp.Config) interface {

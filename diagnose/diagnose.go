@@ -20,7 +20,7 @@ type Input struct {
 	Results  record.Results
 }
 
-// Findings diagnoses one target run. The order is the order of the pipeline: URL, DNS, TCP.
+// Findings diagnoses one target run. The order is the order of the pipeline: URL, DNS, TCP, RTMP.
 func Findings(in Input) []record.Finding {
 	var out []record.Finding
 	if in.URL == nil {
@@ -39,6 +39,7 @@ func Findings(in Input) []record.Finding {
 		out = append(out, dnsFindings(d, in.Provider)...)
 	}
 	out = append(out, tcpFindings(in.URL.Port, in.Results.TCP)...)
+	out = append(out, rtmpFindings(in.URL.App, in.Results.RTMP)...)
 	return out
 }
 
