@@ -16,35 +16,47 @@ type runFunc[R any] func(context.Context) R
 
 func (f runFunc[R]) Run(ctx context.Context) R { return f(ctx) }
 
+type (
+	dnsRunner = interface {
+		Run(context.Context) dns.Result
+	}
+	tcpRunner = interface {
+		Run(context.Context) tcp.Result
+	}
+	rtmpRunner = interface {
+		Run(context.Context) rtmp.Result
+	}
+)
+
 // fakePipeline resolves push.example.com to two loopback addresses, connects TCP only where open
 // says so, and records each RTMP probe it is asked to run. Nothing touches the network.
 func fakePipeline(open map[netip.AddrPort]bool, got *[]rtmp.Config, deadlines *[]time.Duration) *Pipeline {
 	var mu sync.Mutex
 	return &Pipeline{
-		dns: func(c dns.Config) interface {
-			Run(context.Context) dns.Result
-		} { return runFunc[dns.Result](func(context.Context) dns.Result {
-			return dns.Result{Probe: "dns", Host: c.Host, A: []string{"127.0.0.2", "127.0.0.3"}}
-		}) },
-		tcp: func(c tcp.Config) interface {
-			Run(context.Context) tcp.Result
-		} { return runFunc[tcp.Result](func(context.Context) tcp.Result {
-			r := tcp.Result{Probe: "tcp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), OK: open[c.Address]}
-			if !r.OK {
-				r.Error = tcp.Timeout
-			}
-			return r
-		}) },
-		rtmp: func(c rtmp.Config) interface {
-			Run(context.Context) rtmp.Result
-		} { return runFunc[rtmp.Result](func(ctx context.Context) rtmp.Result {
-			mu.Lock()
-			defer mu.Unlock()
-			*got = append(*got, c)
-			d, _ := ctx.Deadline()
-			*deadlines = append(*deadlines, time.Until(d))
-			return rtmp.Result{Probe: "rtmp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), Level: c.Level, OK: true, Phase: rtmp.PhaseHandshake}
-		}) },
+		dns: func(c dns.Config) dnsRunner {
+			return runFunc[dns.Result](func(context.Context) dns.Result {
+				return dns.Result{Probe: "dns", Host: c.Host, A: []string{"127.0.0.2", "127.0.0.3"}}
+			})
+		},
+		tcp: func(c tcp.Config) tcpRunner {
+			return runFunc[tcp.Result](func(context.Context) tcp.Result {
+				r := tcp.Result{Probe: "tcp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), OK: open[c.Address]}
+				if !r.OK {
+					r.Error = tcp.Timeout
+				}
+				return r
+			})
+		},
+		rtmp: func(c rtmp.Config) rtmpRunner {
+			return runFunc[rtmp.Result](func(ctx context.Context) rtmp.Result {
+				mu.Lock()
+				defer mu.Unlock()
+				*got = append(*got, c)
+				d, _ := ctx.Deadline()
+				*deadlines = append(*deadlines, time.Until(d))
+				return rtmp.Result{Probe: "rtmp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), Level: c.Level, OK: true, Phase: rtmp.PhaseHandshake}
+			})
+		},
 	}
 }
 
