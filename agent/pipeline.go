@@ -1,4 +1,4 @@
-// Package agent runs the target pipeline — parse the URL, resolve, connect, diagnose — once for
+// Package agent runs the target pipeline — parse the URL, resolve, connect, speak RTMP, diagnose — once for
 // `check` and on a schedule for `run`. Both call the same Pipeline.Run.
 package agent
 
@@ -15,6 +15,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/record"
@@ -38,6 +39,11 @@ type Target struct {
 	SignKeys       []ingesturl.Key // primary first; none = the signature is not checked
 	MinURLValidity time.Duration   // 0 = diagnose.DefaultMinURLValidity
 	EventEnd       time.Time       // zero = none
+	// RTMP is how far the RTMP probe goes ("" = handshake); CAFile and InsecureSkipVerify shape
+	// its TLS for rtmps:// URLs.
+	RTMP               rtmp.Level
+	CAFile             string
+	InsecureSkipVerify bool
 }
 
 // TargetsFromConfig turns configured targets into pipeline targets.
@@ -45,7 +51,8 @@ func TargetsFromConfig(c *config.Config) []Target {
 	out := make([]Target, 0, len(c.Targets))
 	for _, t := range c.Targets {
 		out = append(out, Target{Name: t.Name, URL: t.URL, Provider: t.Provider, AltPorts: t.AltPorts, Timeout: t.Timeout.D(), Labels: c.Agent.Labels,
-			Mode: ingesturl.Mode(t.Mode), SignKeys: t.SignKeys, MinURLValidity: t.MinURLValidity.D(), EventEnd: t.EventEnd.Time})
+			Mode: ingesturl.Mode(t.Mode), SignKeys: t.SignKeys, MinURLValidity: t.MinURLValidity.D(), EventEnd: t.EventEnd.Time,
+			RTMP: rtmp.Level(t.RTMP), CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify})
 	}
 	return out
 }
@@ -56,6 +63,7 @@ type Stage string
 const (
 	StageDNS  Stage = "dns"
 	StageTCP  Stage = "tcp"
+	StageRTMP Stage = "rtmp"
 	StageDone Stage = "done"
 )
 
@@ -79,9 +87,14 @@ type Pipeline struct {
 	// `url check` uses it, so its findings are the pipeline's own.
 	Offline bool
 
-	now func() time.Time
-	dns func(dns.Config) dnsProbe // seams for tests; nil = the real probes
-	tcp func(tcp.Config) tcpProbe
+	now  func() time.Time
+	dns  func(dns.Config) dnsProbe // seams for tests; nil = the real probes
+	tcp  func(tcp.Config) tcpProbe
+	rtmp func(rtmp.Config) rtmpProbe
+}
+
+type rtmpProbe interface {
+	Run(context.Context) rtmp.Result
 }
 
 type dnsProbe interface {
@@ -188,7 +201,7 @@ func (p *Pipeline) Run(ctx context.Context, t Target) record.Record {
 		in.Results.URL = &lint
 		if !p.Offline {
 			nr := p.probe(ctx, t, u)
-			in.Results.DNS, in.Results.TCP = nr.DNS, nr.TCP
+			in.Results.DNS, in.Results.TCP, in.Results.RTMP = nr.DNS, nr.TCP, nr.RTMP
 		}
 	}
 	rec.Findings = diagnose.Findings(in)
@@ -254,7 +267,42 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 		}
 	}
 	wg.Wait()
+	cancel()
+	p.probeRTMP(ctx, t, u, timeout, &res)
 	return res
+}
+
+// probeRTMP runs the RTMP probe on the first address whose ingest port connected: an encoder
+// would use that one, and a second session elsewhere adds nothing but load. It has its own
+// deadline, lengthened by the hold for a publish.
+func (p *Pipeline) probeRTMP(ctx context.Context, t Target, u *ingesturl.URL, timeout time.Duration, res *record.Results) {
+	level := t.RTMP
+	if level == "" {
+		level = rtmp.LevelHandshake
+	}
+	if level == rtmp.LevelOff || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || ctx.Err() != nil {
+		return
+	}
+	var addr netip.AddrPort
+	for _, r := range res.TCP {
+		if r.Role == "ingest" && r.OK {
+			if a, err := netip.ParseAddr(r.Address); err == nil {
+				addr = netip.AddrPortFrom(a, uint16(r.Port))
+				break
+			}
+		}
+	}
+	if !addr.IsValid() {
+		return // TCP findings say why
+	}
+	p.progress(t.Name, StageRTMP)
+	if level == rtmp.LevelPublish {
+		timeout += rtmp.DefaultHold
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r := p.newRTMP(rtmp.Config{Address: addr, URL: u, Level: level, CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify}).Run(rctx)
+	res.RTMP = &r
 }
 
 func roleOf(i int) string {
@@ -293,6 +341,13 @@ func (p *Pipeline) newDNS(c dns.Config) interface {
 		return p.dns(c)
 	}
 	return dns.New(c)
+}
+
+func (p *Pipeline) newRTMP(c rtmp.Config) rtmpProbe {
+	if p.rtmp != nil {
+		return p.rtmp(c)
+	}
+	return rtmp.New(c)
 }
 
 func (p *Pipeline) newTCP(c tcp.Config) interface {

@@ -11,6 +11,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/record"
@@ -36,6 +37,10 @@ func fakeNet(p *Pipeline, calls *atomic.Int32) {
 	p.tcp = func(c tcp.Config) tcpProbe {
 		calls.Add(1)
 		return fakeRun[tcp.Result]{tcp.Result{Probe: "tcp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), OK: true}}
+	}
+	p.rtmp = func(c rtmp.Config) rtmpProbe {
+		calls.Add(1)
+		return fakeRun[rtmp.Result]{rtmp.Result{Probe: "rtmp", OK: true, Level: c.Level}}
 	}
 }
 

@@ -5,6 +5,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -180,7 +181,19 @@ type Target struct {
 	// SignKeys holds the keys read from the files above, primary first. Never logged: a Key formats
 	// as <redacted>.
 	SignKeys []ingesturl.Key `toml:"-"`
+
+	// RTMP is how far the RTMP probe goes: off, handshake (the default: no stream is touched),
+	// connect (to the app), or publish (occupies the stream for about 2 s each run).
+	RTMP               string `toml:"rtmp"`
+	CAFile             string `toml:"ca_file"`              // PEM CA trusted besides the system's, for rtmps://
+	InsecureSkipVerify bool   `toml:"insecure_skip_verify"` // rtmps:// without verifying the certificate
 }
+
+// RTMPLevels are the values of a target's rtmp key, in order.
+var RTMPLevels = []string{"off", "handshake", "connect", "publish"}
+
+// DefaultRTMPLevel touches no stream: a daemon probing every 30 s must not occupy one.
+const DefaultRTMPLevel = "handshake"
 
 // Path is the file the config was read from ("" for one built in memory).
 func (c *Config) Path() string { return c.path }
@@ -423,6 +436,37 @@ func (c *Config) setDefaultsAndValidate() error {
 		}
 		if err := c.validateURLDoctor(t, where); err != nil {
 			return err
+		}
+		if err := validateRTMP(t, u); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	return nil
+}
+
+func validateRTMP(t *Target, u *ingesturl.URL) error {
+	if t.RTMP == "" {
+		t.RTMP = DefaultRTMPLevel
+	}
+	if !slices.Contains(RTMPLevels, t.RTMP) {
+		return fmt.Errorf("rtmp %q: must be off, handshake, connect or publish", t.RTMP)
+	}
+	if u.Scheme != "rtmps" {
+		if t.CAFile != "" {
+			return fmt.Errorf("ca_file is only used with rtmps:// URLs")
+		}
+		if t.InsecureSkipVerify {
+			return fmt.Errorf("insecure_skip_verify is only used with rtmps:// URLs")
+		}
+		return nil
+	}
+	if t.CAFile != "" {
+		b, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return fmt.Errorf("ca_file: %w", err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(b) {
+			return fmt.Errorf("ca_file %s: no PEM certificate in it", t.CAFile)
 		}
 	}
 	return nil

@@ -28,7 +28,7 @@ type Input struct {
 	ClockSkewError time.Duration // 0 = DefaultClockSkewError
 }
 
-// Findings diagnoses one target run. The order is the order of the pipeline: URL, clock, DNS, TCP.
+// Findings diagnoses one target run. The order is the order of the pipeline: URL, clock, DNS, TCP, RTMP.
 func Findings(in Input) []record.Finding {
 	var out []record.Finding
 	if in.URL == nil {
@@ -50,6 +50,7 @@ func Findings(in Input) []record.Finding {
 		out = append(out, dnsFindings(d, in.Provider)...)
 	}
 	out = append(out, tcpFindings(in.URL.Port, in.Results.TCP)...)
+	out = append(out, rtmpFindings(in.URL.App, in.Results.RTMP)...)
 	return likelyCauses(out)
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 )
 
@@ -76,6 +77,7 @@ type Results struct {
 	Clock *clock.Result   // the clock reference, when one is configured
 	DNS   *dns.Result
 	TCP   []tcp.Result
+	RTMP  *rtmp.Result
 }
 
 // MarshalJSON writes the list.
@@ -92,6 +94,9 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	}
 	for i := range r.TCP {
 		list = append(list, &r.TCP[i])
+	}
+	if r.RTMP != nil {
+		list = append(list, r.RTMP)
 	}
 	return json.Marshal(list)
 }
@@ -130,6 +135,11 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 				return err
 			}
 			r.TCP = append(r.TCP, t)
+		case "rtmp":
+			r.RTMP = new(rtmp.Result)
+			if err := json.Unmarshal(raw, r.RTMP); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("record: unknown probe %q in results", head.Probe)
 		}

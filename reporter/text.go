@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/record"
 )
 
@@ -107,6 +108,54 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 		}
 		step(false, t.Role == "alternative", "tcp", fmt.Sprintf("%s %s after %s%s", where, why, ms(t.ConnectSeconds), role))
 	}
+	if x := r.Results.RTMP; x != nil {
+		step(x.OK, false, "rtmp", rtmpStep(x, c))
+	}
+}
+
+// rtmpStep is the RTMP line: the level, where it ended, and each phase's time.
+func rtmpStep(x *rtmp.Result, c palette) string {
+	where := fmt.Sprintf("%s port %d", x.Address, x.Port)
+	if strings.Contains(x.Address, ":") {
+		where = fmt.Sprintf("[%s] port %d", x.Address, x.Port)
+	}
+	level := string(x.Level)
+	if x.TLS {
+		level += " over TLS"
+	}
+	var head string
+	if x.OK {
+		head = fmt.Sprintf("%s to %s ok", level, where)
+		if x.Status != "" {
+			head += " (" + x.Status + ")"
+		}
+	} else {
+		why := string(x.Error)
+		if x.TLSReason != "" {
+			why += " " + string(x.TLSReason)
+		}
+		if x.Status != "" {
+			why += " " + x.Status
+		}
+		if x.LooksLike != "" {
+			why += ", looks like " + x.LooksLike
+		}
+		head = fmt.Sprintf("%s to %s: %s at %s", level, where, why, strings.ReplaceAll(string(x.Phase), "_", " "))
+	}
+	var times []string
+	for _, p := range []struct {
+		name string
+		s    float64
+	}{{"tcp", x.ConnectSeconds}, {"tls", x.TLSSeconds}, {"handshake", x.HandshakeSeconds}, {"connect", x.RTMPConnectSeconds},
+		{"createStream", x.CreateStreamSeconds}, {"publish", x.PublishSeconds}, {"held", x.HoldSeconds}} {
+		if p.s > 0 {
+			times = append(times, p.name+" "+ms(p.s))
+		}
+	}
+	if len(times) == 0 {
+		return head
+	}
+	return fmt.Sprintf("%s  %s(%s)%s", head, c.dim, strings.Join(times, ", "), c.reset)
 }
 
 // dnsFailure names a failed lookup for the checklist: rcodes as DNS tools print them (NXDOMAIN,

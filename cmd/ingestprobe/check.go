@@ -14,6 +14,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
 	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/record"
 	"github.com/ingestprobe/ingestprobe/reporter"
 )
@@ -21,9 +22,12 @@ import (
 const checkUsage = `Usage: ingestprobe check [URL|NAME …] [flags]
 
 Probes each target once from this network — DNS, TCP to the ingest port and to alternative ports
-on the same addresses — and prints a GO / NO-GO checklist with the cause and remedy of each
-failure. URLs are probed as given; NAMEs are targets of the config file. With neither, every
+on the same addresses, then the RTMP handshake (or more, by --rtmp) — and prints a GO / NO-GO
+checklist with the cause and remedy of each failure. URLs are probed as given; NAMEs are targets of the config file. With neither, every
 configured target is probed. URLs are shown redacted: rtmp://host/app/<redacted>.
+
+--publish also publishes to each stream for about 2 s and releases it: it proves the stream key
+and signature are accepted, but briefly occupies the stream — do not use it on a live stream.
 
 Exit codes: 0 every target go or warn, 1 any target no-go, 2 usage or config error.
 `
@@ -41,6 +45,8 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	providerName := fs.String("provider", "", "provider for URLs given here: auto, tencent, generic, or one from the config")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (logs go to stderr)")
 	ntp := fs.String("ntp", "", "NTP server (host[:port]) to judge txTime and this host's clock by (default: the config's agent.ntp_server)")
+	rtmpLevel := fs.String("rtmp", "", "how far the RTMP probe goes for every target: off, handshake, connect or publish (default: the config's, else handshake)")
+	publish := fs.Bool("publish", false, "publish to each stream for ~2 s (same as --rtmp publish): briefly occupies the stream")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return exitUsage, err
@@ -79,10 +85,20 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	level, err := rtmpLevelFlag(*rtmpLevel, *publish)
+	if err != nil {
+		return exitUsage, err
+	}
 	for i := range targets {
 		if *timeout > 0 {
 			targets[i].Timeout = *timeout
 		}
+		if level != "" {
+			targets[i].RTMP = level
+		}
+	}
+	if level == rtmp.LevelPublish {
+		fmt.Fprintln(e.stderr, "warning: publishing to each target's stream for about 2 s: an encoder live on it may be refused or cut off meanwhile")
 	}
 
 	p := agent.NewPipeline(cfg, log)
@@ -128,6 +144,24 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 		return exitNoGo, nil
 	}
 	return exitOK, nil
+}
+
+// rtmpLevelFlag reads --rtmp and --publish: "" means each target's own level.
+func rtmpLevelFlag(s string, publish bool) (rtmp.Level, error) {
+	if s == "" {
+		if publish {
+			return rtmp.LevelPublish, nil
+		}
+		return "", nil
+	}
+	l, err := rtmp.ParseLevel(s)
+	if err != nil {
+		return "", usagef("--rtmp: %v", err)
+	}
+	if publish && l != rtmp.LevelPublish {
+		return "", usagef("--publish contradicts --rtmp %s", l)
+	}
+	return l, nil
 }
 
 func loadConfigForCheck(path string) (*config.Config, error) {

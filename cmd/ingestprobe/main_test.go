@@ -65,7 +65,7 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 	empty := writeConfig(t, "")
 	goURL := "rtmp://127.0.0.1:" + open + "/live/" + secret
 	badURL := "rtmp://127.0.0.1:" + closed + "/live/" + secret
-	cfg := writeConfig(t, "[agent]\ntimeout = \"2s\"\n[[targets]]\nname = \"main\"\nurl = \""+goURL+"\"\nalt_ports = []\n")
+	cfg := writeConfig(t, "[agent]\ntimeout = \"2s\"\n[[targets]]\nname = \"main\"\nurl = \""+goURL+"\"\nalt_ports = []\nrtmp = \"off\"\n")
 	tests := []struct {
 		name     string
 		args     []string
@@ -73,9 +73,9 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 		wantOut  []string
 		wantErr  []string
 	}{
-		{"go", []string{"check", "--config", empty, goURL, "--timeout", "1s"}, 0, []string{"✔ tcp  127.0.0.1 port " + open + " connected", "GO"}, nil},
+		{"go", []string{"check", "--config", empty, "--rtmp", "off", goURL, "--timeout", "1s"}, 0, []string{"✔ tcp  127.0.0.1 port " + open + " connected", "GO"}, nil},
 		{"no-go", []string{"check", "--config", empty, badURL}, 1, []string{"✘ tcp.refused", "→ Check the ingest host", "NO-GO"}, nil},
-		{"mixed", []string{"check", "--config=" + empty, goURL, badURL}, 1, []string{"Overall: NO-GO — 1 of 2 targets NO-GO"}, nil},
+		{"mixed", []string{"check", "--config=" + empty, "--rtmp=off", goURL, badURL}, 1, []string{"Overall: NO-GO — 1 of 2 targets NO-GO"}, nil},
 		{"named target", []string{"check", "--config", cfg, "main"}, 0, []string{"main  rtmp://127.0.0.1:" + open + "/live/<redacted>"}, nil},
 		{"all configured targets", []string{"check", "--config", cfg}, 0, []string{"main  "}, nil},
 		{"unparseable url", []string{"check", "--config", empty, "rtmp://:99/live/" + secret}, 1, []string{"url.invalid"}, nil},
@@ -121,7 +121,7 @@ func TestCheckJSON(t *testing.T) {
 	open := listen(t)
 	empty := writeConfig(t, "")
 	txTime := strings.ToUpper(strconv.FormatInt(time.Now().Add(48*time.Hour).Unix(), 16))
-	code, out, errs := runCmd(t, "check", "--json", "--config", empty, "--log-level", "debug",
+	code, out, errs := runCmd(t, "check", "--json", "--config", empty, "--log-level", "debug", "--rtmp", "off",
 		"rtmp://127.0.0.1:"+open+"/live/"+secret+"?txSecret=0123456789abcdef0123456789abcdef&txTime="+txTime)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
