@@ -267,6 +267,8 @@ func writeURLSteps(r record.Record, c palette, step func(ok, soft bool, name, te
 	}
 	if n := len(l.Issues); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d issue(s) below", n))
+	} else if len(parts) == 1 {
+		parts[0] += " URL well-formed, not signed" // a bare "rtmp://" reads like a fragment
 	}
 	step(!hasPrefixFinding(r, "url.", record.Error), false, "url", strings.Join(parts, ", "))
 }
