@@ -229,13 +229,33 @@ type progress struct {
 	stage   map[string]agent.Stage
 	order   []string
 	started time.Time
+	stop    chan struct{}
+	done    chan struct{}
 }
 
+// progressTick redraws the line so the elapsed time moves while a probe waits on a timeout.
+const progressTick = 200 * time.Millisecond
+
 func newProgress(e env, ts []agent.Target) *progress {
-	p := &progress{e: e, stage: map[string]agent.Stage{}, started: time.Now()}
+	p := &progress{e: e, stage: map[string]agent.Stage{}, started: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, t := range ts {
 		p.order = append(p.order, t.Name)
 	}
+	go func() {
+		defer close(p.done)
+		tick := time.NewTicker(progressTick)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-tick.C:
+				p.mu.Lock()
+				p.draw()
+				p.mu.Unlock()
+			}
+		}
+	}()
 	return p
 }
 
@@ -243,6 +263,10 @@ func (p *progress) update(target string, s agent.Stage) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stage[target] = s
+	p.draw()
+}
+
+func (p *progress) draw() {
 	var parts []string
 	done := 0
 	for _, n := range p.order {
@@ -265,6 +289,8 @@ func (p *progress) finish() {
 	if p == nil {
 		return
 	}
+	close(p.stop)
+	<-p.done
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprint(p.e.stderr, "\r\x1b[K")
