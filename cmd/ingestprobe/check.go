@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,7 +15,6 @@ import (
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/record"
-	"github.com/ingestprobe/ingestprobe/reporter"
 )
 
 const checkUsage = `Usage: ingestprobe check [URL|NAME …] [flags]
@@ -126,24 +124,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 		return exitStopped, ctx.Err()
 	}
 
-	doc := reporter.NewCheckDocument(recs)
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(doc); err != nil {
-			return exitUsage, err
-		}
-	} else {
-		color := e.stdoutTTY && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"
-		if err := reporter.WriteText(e.stdout, recs, reporter.TextOptions{Color: color}); err != nil {
-			return exitUsage, err
-		}
-	}
-	if doc.Verdict == record.NoGo {
-		return exitNoGo, nil
-	}
-	return exitOK, nil
+	return writeRecords(e, recs, *asJSON)
 }
 
 // rtmpLevelFlag reads --rtmp and --publish: "" means each target's own level.

@@ -136,6 +136,7 @@ func writeRecords(e env, recs []record.Record, asJSON bool) (int, error) {
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // keep "<redacted>" readable
 		if err := enc.Encode(doc); err != nil {
 			return exitUsage, err
 		}
