@@ -189,9 +189,9 @@ func (g *spoolSegment) records() uint64 {
 // Spool is a durable, bounded, append-only queue of records with one
 // persistent cursor per sink. All methods are safe for concurrent use.
 type Spool struct {
-	dir, segDir, curDir string
-	opt                 SpoolOptions
-	maxPayload          int
+	segDir, curDir string
+	opt            SpoolOptions
+	maxPayload     int
 
 	// wmu serialises writers (Append, the interval syncer, Close) so that
 	// fsyncs never run under mu and readers are not held up by the disk.
@@ -227,7 +227,6 @@ func OpenSpool(dir string, opt SpoolOptions) (*Spool, error) {
 		return nil, err
 	}
 	s := &Spool{
-		dir:        dir,
 		segDir:     filepath.Join(dir, "segments"),
 		curDir:     filepath.Join(dir, "cursors"),
 		opt:        opt,

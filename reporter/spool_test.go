@@ -21,14 +21,15 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// spoolTestPayload is a deterministic JSON-ish payload of size bytes for seq,
-// so a reader can check content without shared state.
+// spoolTestPayload is a deterministic JSON-ish payload for seq, size bytes
+// long (or just the seq prefix when size is smaller), so that a reader can
+// check content without shared state.
 func spoolTestPayload(seq uint64, size int) []byte {
 	b := fmt.Appendf(nil, `{"seq":%d,"pad":"`, seq)
 	for i := 0; len(b) < size-2; i++ {
 		b = append(b, byte('a'+(int(seq)+i)%26))
 	}
-	return append(b, `"}`...)[:max(size, len(b)+2)]
+	return append(b, `"}`...)
 }
 
 type spoolFakeClock struct {

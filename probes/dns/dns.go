@@ -178,30 +178,45 @@ func (p *Probe) runServers(ctx context.Context, servers []string, r *Result) {
 	r.AAAA = addrs(final, aaaa.msg, mdns.TypeAAAA)
 }
 
+// attemptsPerServer: a UDP query or its answer can be lost; like glibc's resolver we send it again
+// once before moving on, each attempt getting half of the server's share of the time.
+const attemptsPerServer = 2
+
 // query asks each server in turn until one gives an authoritative-enough answer. Each server gets an
-// equal share of the time left, so one dead resolver cannot eat the whole budget.
+// equal share of the time left, so one dead resolver cannot eat the whole budget. The context's
+// deadline bounds every attempt (miekg/dns's own 2 s default would otherwise cut a longer one short).
 func (p *Probe) query(ctx context.Context, servers []string, name string, qtype uint16) answer {
 	m := new(mdns.Msg)
 	m.SetQuestion(name, qtype)
 	m.RecursionDesired = true
 	var last answer
 	for i, server := range servers {
-		actx, cancel := ctx, context.CancelFunc(func() {})
-		if dl, ok := ctx.Deadline(); ok {
-			share := time.Until(dl) / time.Duration(len(servers)-i)
-			actx, cancel = context.WithTimeout(ctx, share)
-		}
-		resp, err := p.exchange(actx, &mdns.Client{Net: "udp"}, m, server)
-		if err == nil && resp.Truncated {
-			resp, err = p.exchange(actx, &mdns.Client{Net: "tcp"}, m, server)
-		}
-		cancel()
-		last = answer{msg: resp, server: server, err: err}
-		if err == nil && resp.Rcode != mdns.RcodeServerFailure && resp.Rcode != mdns.RcodeRefused {
-			return last
-		}
-		if ctx.Err() != nil {
-			break
+		for attempt := 0; attempt < attemptsPerServer; attempt++ {
+			timeout := 2 * time.Second // without a deadline: miekg/dns's default per attempt
+			if dl, ok := ctx.Deadline(); ok {
+				left := (len(servers)-i)*attemptsPerServer - attempt
+				timeout = time.Until(dl) / time.Duration(left)
+			}
+			if timeout <= 0 {
+				break
+			}
+			actx, cancel := context.WithTimeout(ctx, timeout)
+			c := &mdns.Client{Net: "udp", Timeout: timeout}
+			resp, err := p.exchange(actx, c, m, server)
+			if err == nil && resp.Truncated {
+				resp, err = p.exchange(actx, &mdns.Client{Net: "tcp", Timeout: timeout}, m, server)
+			}
+			cancel()
+			last = answer{msg: resp, server: server, err: err}
+			if err == nil && resp.Rcode != mdns.RcodeServerFailure && resp.Rcode != mdns.RcodeRefused {
+				return last
+			}
+			if ctx.Err() != nil {
+				return last
+			}
+			if err == nil || classify(ctx, err) != Timeout {
+				break // an answer (SERVFAIL, REFUSED) or a hard error: asking again will not help
+			}
 		}
 	}
 	if last.err == nil && last.msg == nil {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,13 +74,23 @@ func serve(t *testing.T, z zone) string {
 		}
 		w.WriteMsg(m)
 	})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
+	// UDP and TCP on one port: take a free TCP port, then the same UDP port. Either can be taken
+	// by another test's sockets in between, so try a few ports.
+	var pc net.PacketConn
+	var ln net.Listener
+	for try := 0; pc == nil; try++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pc, err = net.ListenPacket("udp", l.Addr().String()); err != nil {
+			l.Close()
+			if try == 20 {
+				t.Fatal(err)
+			}
+			continue
+		}
+		ln = l
 	}
 	for _, s := range []*mdns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
 		ready := make(chan struct{})
@@ -232,5 +243,38 @@ func TestResolvConfAndOSFallback(t *testing.T) {
 	p.cfg.Host = "nope.example.com"
 	if r = p.Run(t.Context()); r.Error != NXDomain {
 		t.Errorf("os nxdomain: got %q; want nxdomain", r.Error)
+	}
+}
+
+// TestRetryAfterLoss: a resolver that drops the first query of each name still answers in time.
+func TestRetryAfterLoss(t *testing.T) {
+	good := serve(t, zone{a: map[string][]string{"plain.example.com.": {"192.0.2.20"}}})
+	p := New(Config{Host: "plain.example.com", Servers: []string{good}})
+	var mu sync.Mutex
+	seen := map[uint16]int{}
+	var timeouts []time.Duration
+	inner := p.exchange
+	p.exchange = func(ctx context.Context, c *mdns.Client, m *mdns.Msg, server string) (*mdns.Msg, error) {
+		mu.Lock()
+		seen[m.Question[0].Qtype]++
+		first := seen[m.Question[0].Qtype] == 1
+		timeouts = append(timeouts, c.Timeout)
+		mu.Unlock()
+		if first { // lost: wait out the attempt like a real client would
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return inner(ctx, c, m, server)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
+	defer cancel()
+	r := p.Run(ctx)
+	if r.Error != OK || !slices.Equal(r.A, []string{"192.0.2.20"}) {
+		t.Errorf("got %q %v; want the answer of the second attempt", r.Error, r.A)
+	}
+	for _, to := range timeouts {
+		if to <= 2*time.Second-100*time.Millisecond || to > 4*time.Second {
+			t.Errorf("attempt timeout %s; want about half of the 4s deadline (not miekg's 2s default cap)", to)
+		}
 	}
 }

@@ -1,0 +1,141 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
+	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/record"
+)
+
+// slowPipeline's probes take d and report how many runs of each target overlap.
+func slowPipeline(d time.Duration, inflight *sync.Map, maxOverlap, maxAll *atomic.Int64) *Pipeline {
+	var all atomic.Int64
+	p := &Pipeline{Profiles: config.Default().Profiles()}
+	p.rtmp = func(c rtmp.Config) rtmpProbe { return fakeRun[rtmp.Result]{rtmp.Result{Probe: "rtmp", OK: true}} }
+	p.tcp = func(c tcp.Config) tcpProbe {
+		return fakeTCP(func(ctx context.Context) tcp.Result {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+			}
+			return tcp.Result{Probe: "tcp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), OK: true}
+		})
+	}
+	p.Progress = func(target string, s Stage) {
+		v, _ := inflight.LoadOrStore(target, new(atomic.Int64))
+		n := v.(*atomic.Int64)
+		switch s {
+		case StageTCP:
+			if c := n.Add(1); c > maxOverlap.Load() {
+				maxOverlap.Store(c)
+			}
+			if c := all.Add(1); c > maxAll.Load() {
+				maxAll.Store(c)
+			}
+		case StageDone:
+			if n.Load() > 0 {
+				n.Add(-1)
+				all.Add(-1)
+			}
+		}
+	}
+	return p
+}
+
+func TestSchedulerBoundsAndNoOverlap(t *testing.T) {
+	var inflight sync.Map
+	var maxOverlap, maxAll atomic.Int64
+	var targets []Scheduled
+	for i := range 6 {
+		targets = append(targets, Scheduled{
+			Target:   Target{Name: fmt.Sprintf("t%d", i), URL: "rtmp://192.0.2.1/live/k", AltPorts: []int{}, Timeout: time.Second},
+			Interval: 20 * time.Millisecond, // runs take 50 ms: longer than the interval
+		})
+	}
+	var mu sync.Mutex
+	runs := map[string]int{}
+	s := &Scheduler{
+		Pipeline:    slowPipeline(50*time.Millisecond, &inflight, &maxOverlap, &maxAll),
+		Targets:     targets,
+		Concurrency: 2,
+		Emit: func(r record.Record) {
+			mu.Lock()
+			runs[r.Target]++
+			mu.Unlock()
+		},
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 600*time.Millisecond)
+	defer cancel()
+	s.Run(ctx)
+	if maxOverlap.Load() != 1 {
+		t.Errorf("got %d overlapping runs of one target; want 1", maxOverlap.Load())
+	}
+	if maxAll.Load() > 2 {
+		t.Errorf("got %d runs at once; want at most the concurrency, 2", maxAll.Load())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, tg := range targets {
+		if runs[tg.Name] == 0 {
+			t.Errorf("target %s never ran in 600ms: %v", tg.Name, runs)
+		}
+	}
+}
+
+func TestOffsetSpreads(t *testing.T) {
+	const iv = 30 * time.Second
+	buckets := make([]int, 10)
+	for i := range 1000 {
+		o := offset(fmt.Sprintf("target-%d", i), iv)
+		if o < 0 || o >= iv {
+			t.Fatalf("offset %s outside [0, %s)", o, iv)
+		}
+		buckets[int(o*10/iv)]++
+	}
+	for i, n := range buckets {
+		if n < 50 || n > 150 { // 100 expected per tenth
+			t.Errorf("tenth %d of the interval has %d of 1000 targets; want them spread (~100): %v", i, n, buckets)
+		}
+	}
+	if a, b := offset("same", iv), offset("same", iv); (a - b).Abs() > iv/100 {
+		t.Errorf("offset of one name moved %s between calls; want at most 1%% jitter", (a - b).Abs())
+	}
+}
+
+func TestSequence(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenSequence(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	for range 3000 {
+		n, err := s.Next()
+		if err != nil || n <= last {
+			t.Fatalf("got %d %v after %d; want increasing", n, err, last)
+		}
+		last = n
+	}
+	// A restart (or a crash: nothing is flushed at exit) continues above every number handed out.
+	s2, err := OpenSequence(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := s2.Next()
+	if n <= last {
+		t.Errorf("after reopen got %d; want above %d", n, last)
+	}
+	if err := writeFileString(dir+"/sequence", "garbage"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenSequence(dir); err == nil {
+		t.Errorf("got no error for a corrupt sequence file")
+	}
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ingestprobe/ingestprobe/record"
+)
+
+// startBinary runs the test binary as `ingestprobe args…`.
+func startBinary(t *testing.T, stderr *bytes.Buffer, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "INGESTPROBE_BE_MAIN=1", "INGESTPROBE_ARGS="+strings.Join(args, " "))
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+// waitFor polls cond every 20 ms for at most d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func readRecords(t *testing.T, path string) []record.Record {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []record.Record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var r record.Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("jsonl line is not a record: %v: %s", err, sc.Text())
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func countTarget(recs []record.Record, name string) int {
+	n := 0
+	for _, r := range recs {
+		if r.Target == name {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRunReload: SIGHUP with a valid config switches targets; with an invalid one the running config
+// stays and says so in the log; SIGTERM stops with exit 0. Record ids stay unique throughout.
+func TestRunReload(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "records.jsonl")
+	cfgPath := filepath.Join(dir, "config.toml")
+	open := listen(t)
+	write := func(target string) {
+		text := "[agent]\nid = \"a1\"\ninterval = \"100ms\"\ntimeout = \"50ms\"\nstate_dir = \"" + dir + "/state\"\n" +
+			"[[targets]]\nname = \"" + target + "\"\nurl = \"rtmp://127.0.0.1:" + open + "/live/" + secret + "\"\nalt_ports = []\n" +
+			"[[sinks]]\ntype = \"jsonl\"\npath = \"" + out + "\"\n"
+		if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("first")
+	var stderr bytes.Buffer
+	cmd := startBinary(t, &stderr, "run", "--config", cfgPath)
+	waitFor(t, 5*time.Second, "records of target first", func() bool { return countTarget(readRecords(t, out), "first") >= 2 })
+
+	write("second")
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 5*time.Second, "records of target second", func() bool { return countTarget(readRecords(t, out), "second") >= 2 })
+
+	os.WriteFile(cfgPath, []byte("[agent]\nbogus = 1\n"), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	n := countTarget(readRecords(t, out), "second")
+	waitFor(t, 5*time.Second, "target second to keep running after a bad reload", func() bool {
+		return countTarget(readRecords(t, out), "second") >= n+3
+	})
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("agent did not stop within 15s of SIGTERM")
+	}
+	logs := stderr.String()
+	if !strings.Contains(logs, `"msg":"reloaded"`) || !strings.Contains(logs, `reload: new config invalid; the running one stays`) ||
+		!strings.Contains(logs, `unknown key \"agent.bogus\"`) {
+		t.Errorf("logs lack the reload messages:\n%s", logs)
+	}
+	recs := readRecords(t, out)
+	ids := map[string]bool{}
+	for _, r := range recs {
+		if r.ID == "" || ids[r.ID] || !strings.HasPrefix(r.ID, "a1:") {
+			t.Errorf("record id %q: want unique a1:<n>", r.ID)
+		}
+		ids[r.ID] = true
+	}
+	if bytes.Contains(append([]byte(logs), []byte(mustRead(t, out))...), []byte(secret)) {
+		t.Errorf("the stream key reached the logs or records")
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,122 @@
+package lab
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Action is what the router's firewall does to the packets a rule matches, and so what the venue
+// sees.
+type Action string
+
+const (
+	// Drop discards silently: the venue's connect hears nothing and times out.
+	Drop Action = "drop"
+	// Reset answers a TCP SYN with a TCP reset, as if nothing listened: ECONNREFUSED at the venue.
+	// Non-TCP packets to a resolver get ICMP port-unreachable, as from a stopped server.
+	Reset Action = "reset"
+	// Prohibit answers with ICMP destination-unreachable, administratively prohibited (type 3
+	// code 13): the venue's kernel aborts the connect with EHOSTUNREACH.
+	Prohibit Action = "prohibit"
+)
+
+// Rule is one firewall rule on the path from the venue to the server.
+type Rule struct {
+	Action Action
+	To     netip.Addr // IngestAddr or ResolverAddr
+	Port   int        // 0 = every port and protocol
+}
+
+// Firewall rules for the common scenarios.
+func DropPort(port int) Rule     { return Rule{Drop, IngestAddr, port} }
+func ResetPort(port int) Rule    { return Rule{Reset, IngestAddr, port} }
+func ProhibitPort(port int) Rule { return Rule{Prohibit, IngestAddr, port} }
+func DropIngest() Rule           { return Rule{Drop, IngestAddr, 0} }
+func ResetIngest() Rule          { return Rule{Reset, IngestAddr, 0} }
+func ProhibitIngest() Rule       { return Rule{Prohibit, IngestAddr, 0} }
+func DropDNS() Rule              { return Rule{Drop, ResolverAddr, 53} }
+
+// String is the rule in ParseRule's syntax: "drop:1935", "reset:all", "drop:dns".
+func (r Rule) String() string {
+	what := "all"
+	switch {
+	case r.To == ResolverAddr:
+		what = "dns"
+	case r.Port != 0:
+		what = strconv.Itoa(r.Port)
+	}
+	return string(r.Action) + ":" + what
+}
+
+// ParseRule reads ACTION:WHAT, where ACTION is drop, reset or prohibit and WHAT is a port of the
+// ingest, "all" (every port of the ingest) or "dns" (the resolver's port 53, UDP and TCP).
+func ParseRule(s string) (Rule, error) {
+	act, what, ok := strings.Cut(s, ":")
+	if !ok {
+		return Rule{}, fmt.Errorf("lab: rule %q: want ACTION:WHAT, like drop:1935, reset:all or drop:dns", s)
+	}
+	r := Rule{Action: Action(act), To: IngestAddr}
+	switch r.Action {
+	case Drop, Reset, Prohibit:
+	default:
+		return Rule{}, fmt.Errorf("lab: rule %q: action %q is not drop, reset or prohibit", s, act)
+	}
+	switch what {
+	case "all":
+	case "dns":
+		r.To, r.Port = ResolverAddr, 53
+	default:
+		p, err := strconv.Atoi(what)
+		if err != nil || p < 1 || p > 65535 {
+			return Rule{}, fmt.Errorf("lab: rule %q: %q is not a port, \"all\" or \"dns\"", s, what)
+		}
+		r.Port = p
+	}
+	return r, nil
+}
+
+// nft is the rule in nftables syntax, one statement a line.
+func (r Rule) nft() []string {
+	verdict := map[Action]string{
+		Drop:     "drop",
+		Reset:    "reject with tcp reset",
+		Prohibit: "reject with icmpx type admin-prohibited",
+	}[r.Action]
+	dst := "ip daddr " + r.To.String()
+	if r.Port == 0 {
+		if r.Action == Reset {
+			// A reset exists only for TCP; anything else (ping) passes.
+			return []string{dst + " meta l4proto tcp " + verdict}
+		}
+		return []string{dst + " " + verdict}
+	}
+	port := strconv.Itoa(r.Port)
+	if r.To == ResolverAddr {
+		udp := verdict
+		if r.Action == Reset {
+			udp = "reject with icmpx type port-unreachable"
+		}
+		return []string{dst + " udp dport " + port + " " + udp, dst + " tcp dport " + port + " " + verdict}
+	}
+	return []string{dst + " tcp dport " + port + " " + verdict}
+}
+
+// firewallTable is the lab's own nftables table in the router namespace.
+const firewallTable = "ingestprobe_lab"
+
+// nftRuleset replaces the lab's table in one transaction: the table is declared (so the delete
+// cannot fail on a first run), deleted, and written again with the rules.
+func nftRuleset(rules []Rule) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table inet %[1]s\ndelete table inet %[1]s\ntable inet %[1]s {\n", firewallTable)
+	b.WriteString("\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n")
+	for _, r := range rules {
+		for _, line := range r.nft() {
+			fmt.Fprintf(&b, "\t\t%s\n", line)
+		}
+	}
+	b.WriteString("\t}\n}\n")
+	return b.String()
+}

@@ -1,0 +1,111 @@
+package reporter
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
+	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/record"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func sampleRecords() []record.Record {
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	return []record.Record{
+		{Agent: "enc1", Target: "main", Time: t0, DurationSeconds: 2.01, Verdict: record.NoGo, Labels: map[string]string{"venue": "berlin"},
+			Findings: []record.Finding{{Code: "tcp.blocked", Severity: record.Error}, {Code: "dns.cname_unexpected", Severity: record.Warning}},
+			Results: record.Results{
+				URL: &ingesturl.Lint{Probe: "url", Scheme: "rtmp", Expires: t0.Add(24 * time.Hour)},
+				DNS: &dns.Result{Probe: "dns", Host: "push.example.com", Rcode: "NOERROR", A: []string{"192.0.2.1"}, DurationSeconds: 0.0031},
+				TCP: []tcp.Result{
+					{Probe: "tcp", Address: "192.0.2.1", Port: 1935, Role: "ingest", Error: tcp.Timeout, ConnectSeconds: 2},
+					{Probe: "tcp", Address: "192.0.2.1", Port: 443, Role: "alternative", OK: true, ConnectSeconds: 0.0012},
+					{Probe: "tcp", Address: "192.0.2.1", Port: 80, Role: "alternative", OK: true, ConnectSeconds: 0.0011},
+				}}},
+		{Agent: "enc1", Target: "backup", Time: t0, DurationSeconds: 0.004, Verdict: record.Go, Labels: map[string]string{"venue": "berlin"},
+			Results: record.Results{TCP: []tcp.Result{
+				{Probe: "tcp", Address: "192.0.2.2", Port: 1935, Role: "ingest", OK: true, ConnectSeconds: 0.0021},
+			}, RTMP: &rtmp.Result{Probe: "rtmp", OK: true, Level: rtmp.LevelHandshake, HandshakeSeconds: 0.0012}}},
+	}
+}
+
+// scrape serves the sample records on /metrics and returns the ingestprobe_ part of the scrape,
+// without the build info (it names the Go version).
+func scrape(t *testing.T) string {
+	t.Helper()
+	m := NewMetrics("v1.0.0", "abc123", prometheus.Labels{"agent": "enc1"})
+	m.SetTargets(map[string]time.Duration{"main": 30 * time.Second, "backup": 30 * time.Second})
+	for _, r := range sampleRecords() {
+		m.observe(r)
+	}
+	p, err := NewPrometheus("prometheus", "127.0.0.1:0", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	resp, err := http.Get("http://" + p.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var keep []string
+	block := false
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "# HELP ") {
+			block = strings.HasPrefix(line, "# HELP ingestprobe_") && !strings.HasPrefix(line, "# HELP ingestprobe_build_info")
+		}
+		if block && line != "" {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "\n") + "\n"
+}
+
+// TestMetricCatalogue pins the metric names, labels and values of /metrics to a golden file
+// (rewrite with -update), and has promtool lint it when installed.
+func TestMetricCatalogue(t *testing.T) {
+	got := scrape(t)
+	const golden = "testdata/metrics.golden"
+	if *update {
+		os.WriteFile(golden, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("metrics differ from %s (run with -update if intended):\n%s", golden, got)
+	}
+	for _, forbidden := range []string{"rtmp://", "push.example.com", "192.0.2.1"} {
+		if strings.Contains(got, forbidden) {
+			t.Errorf("a metric label holds %q: labels must be bounded", forbidden)
+		}
+	}
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Log("promtool not installed (Debian package prometheus): lint skipped")
+		return
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(got)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out.String())
+	}
+}
