@@ -206,7 +206,8 @@ func TestHTTPCollectorAnswers(t *testing.T) {
 		{"Retry-After capped", []reply{{status: 429, header: map[string]string{"Retry-After": "86400"}}}, 2, []time.Duration{retryCap}, 5, 1, 0, "HTTP 429"},
 		{"redirect not followed", []reply{{status: 301, header: map[string]string{"Location": "/elsewhere"}}}, 2, []time.Duration{500 * time.Millisecond}, 5, 1, 0, "HTTP 301"},
 		{"400 drops", []reply{{status: 400, body: echo}}, 1, nil, 0, 0, 5, "status:400"},
-		{"401 drops", []reply{{status: 401, body: echo}}, 1, nil, 0, 0, 5, "status:401"},
+		{"401 retries: an expired token must not cost the results", []reply{{status: 401, body: echo}}, 2, []time.Duration{500 * time.Millisecond}, 5, 1, 0, "HTTP 401"},
+		{"403 retries", []reply{{status: 403}}, 2, []time.Duration{500 * time.Millisecond}, 5, 1, 0, "HTTP 403"},
 		{"404 drops", []reply{{status: 404}}, 1, nil, 0, 0, 5, "status:404"},
 	}
 	for _, tt := range tests {

@@ -80,6 +80,10 @@ func classify(a *pushAttempt) pushVerdict {
 		return pushOK
 	case a.status == http.StatusRequestTimeout || a.status == http.StatusTooManyRequests:
 		return pushRetry
+	case a.status == http.StatusUnauthorized || a.status == http.StatusForbidden:
+		// A credential problem, not a bad record: an expired token must not cost the results.
+		// Retry (with backoff) until the token file is fixed and the agent reloaded.
+		return pushRetry
 	case a.status >= 400 && a.status < 500:
 		return pushDrop
 	default:

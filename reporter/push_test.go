@@ -252,7 +252,8 @@ func TestClassify(t *testing.T) {
 		{pushAttempt{status: 503}, pushRetry},
 		{pushAttempt{status: 301}, pushRetry},
 		{pushAttempt{status: 400}, pushDrop},
-		{pushAttempt{status: 401}, pushDrop},
+		{pushAttempt{status: 401}, pushRetry},
+		{pushAttempt{status: 403}, pushRetry},
 		{pushAttempt{status: 404}, pushDrop},
 		{pushAttempt{status: 413}, pushDrop},
 	}
