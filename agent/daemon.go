@@ -87,7 +87,9 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (
 	if err != nil {
 		return nil, err
 	}
-	if err := rep.Start(ctx); err != nil {
+	// The sinks outlive ctx (the signal that stops the agent): they stop in generation.stop, after
+	// the scheduler, and drain there. Started under ctx, they would stop at the signal, undrained.
+	if err := rep.Start(context.WithoutCancel(ctx)); err != nil {
 		rep.Close(ctx)
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-// Package agent runs the target pipeline — parse the URL, resolve, connect, diagnose — once for
+// Package agent runs the target pipeline — parse the URL, resolve, connect, speak RTMP, diagnose — once for
 // `check` and on a schedule for `run`. Both call the same Pipeline.Run.
 package agent
 
@@ -13,7 +13,9 @@ import (
 	"github.com/ingestprobe/ingestprobe/config"
 	"github.com/ingestprobe/ingestprobe/diagnose"
 	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/record"
@@ -31,13 +33,26 @@ type Target struct {
 	AltPorts []int // nil = the defaults for the ingest port
 	Timeout  time.Duration
 	Labels   map[string]string
+
+	// The URL doctor's settings.
+	Mode           ingesturl.Mode  // declared; "" = inferred from the scheme
+	SignKeys       []ingesturl.Key // primary first; none = the signature is not checked
+	MinURLValidity time.Duration   // 0 = diagnose.DefaultMinURLValidity
+	EventEnd       time.Time       // zero = none
+	// RTMP is how far the RTMP probe goes ("" = handshake); CAFile and InsecureSkipVerify shape
+	// its TLS for rtmps:// URLs.
+	RTMP               rtmp.Level
+	CAFile             string
+	InsecureSkipVerify bool
 }
 
 // TargetsFromConfig turns configured targets into pipeline targets.
 func TargetsFromConfig(c *config.Config) []Target {
 	out := make([]Target, 0, len(c.Targets))
 	for _, t := range c.Targets {
-		out = append(out, Target{Name: t.Name, URL: t.URL, Provider: t.Provider, AltPorts: t.AltPorts, Timeout: t.Timeout.D(), Labels: c.Agent.Labels})
+		out = append(out, Target{Name: t.Name, URL: t.URL, Provider: t.Provider, AltPorts: t.AltPorts, Timeout: t.Timeout.D(), Labels: c.Agent.Labels,
+			Mode: ingesturl.Mode(t.Mode), SignKeys: t.SignKeys, MinURLValidity: t.MinURLValidity.D(), EventEnd: t.EventEnd.Time,
+			RTMP: rtmp.Level(t.RTMP), CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify})
 	}
 	return out
 }
@@ -48,8 +63,12 @@ type Stage string
 const (
 	StageDNS  Stage = "dns"
 	StageTCP  Stage = "tcp"
+	StageRTMP Stage = "rtmp"
 	StageDone Stage = "done"
 )
+
+// StageClock is the clock reference's measurement, before the URL doctor judges txTime.
+const StageClock Stage = "clock"
 
 // Pipeline probes targets. It is safe for concurrent use.
 type Pipeline struct {
@@ -58,10 +77,24 @@ type Pipeline struct {
 	Log       *zap.Logger
 	// Progress, if set, is told when a target enters a stage. It must not block.
 	Progress func(target string, s Stage)
+	// Clock, if set, is the trusted time reference txTime is judged by: the NTP probe when
+	// agent.ntp_server is configured. It is a seam: the HTTP sink's collector Date header can be
+	// plugged in here later. It is called under the probe's deadline.
+	Clock func(ctx context.Context) clock.Result
+	// ClockSkewWarn and ClockSkewError are clock.skew's thresholds; 0 = the defaults.
+	ClockSkewWarn, ClockSkewError time.Duration
+	// Offline runs only the URL doctor (and the clock reference, when set): no DNS, no TCP.
+	// `url check` uses it, so its findings are the pipeline's own.
+	Offline bool
 
-	now func() time.Time
-	dns func(dns.Config) dnsProbe // seams for tests; nil = the real probes
-	tcp func(tcp.Config) tcpProbe
+	now  func() time.Time
+	dns  func(dns.Config) dnsProbe // seams for tests; nil = the real probes
+	tcp  func(tcp.Config) tcpProbe
+	rtmp func(rtmp.Config) rtmpProbe
+}
+
+type rtmpProbe interface {
+	Run(context.Context) rtmp.Result
 }
 
 type dnsProbe interface {
@@ -74,7 +107,59 @@ type tcpProbe interface {
 
 // NewPipeline builds a pipeline from a config.
 func NewPipeline(c *config.Config, log *zap.Logger) *Pipeline {
-	return &Pipeline{Resolvers: c.Agent.Resolvers, Profiles: c.Profiles(), Log: log}
+	p := &Pipeline{Resolvers: c.Agent.Resolvers, Profiles: c.Profiles(), Log: log,
+		ClockSkewWarn: c.Agent.ClockSkewWarn.D(), ClockSkewError: c.Agent.ClockSkewError.D()}
+	if c.Agent.NTPServer != "" {
+		p.Clock = NTPClock(c.Agent.NTPServer)
+	}
+	return p
+}
+
+// How long a clock measurement is reused. A clock drifts by parts per million — 15 minutes at
+// 100 ppm is 90 ms, far under any skew threshold — and public NTP pools ask clients not to poll
+// more often than every 64 s (NTP's minimum poll interval), which is also how soon a failed
+// measurement is retried. Every target of a run shares one measurement.
+const (
+	clockMaxAge = 15 * time.Minute
+	clockRetry  = 64 * time.Second
+)
+
+// NTPClock is a clock reference that asks server (host:port) with SNTP, at most once per
+// clockMaxAge however many targets ask. Safe for concurrent use.
+func NTPClock(server string) func(context.Context) clock.Result {
+	c := &cachedClock{now: time.Now, probe: func(ctx context.Context) clock.Result {
+		return clock.New(clock.Config{Server: server}).Run(ctx)
+	}}
+	return c.get
+}
+
+type cachedClock struct {
+	mu    sync.Mutex
+	now   func() time.Time
+	probe func(context.Context) clock.Result
+	last  clock.Result
+	at    time.Time
+	have  bool
+}
+
+// get holds the lock while it measures, so targets that ask at the same moment wait for the one
+// measurement instead of each sending a query.
+func (c *cachedClock) get(ctx context.Context) clock.Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	maxAge := clockRetry
+	if c.last.OK {
+		maxAge = clockMaxAge
+	}
+	if c.have && c.now().Sub(c.at) < maxAge {
+		return c.last
+	}
+	r := c.probe(ctx)
+	if r.Error == clock.Canceled {
+		return r // says nothing about the server
+	}
+	c.last, c.at, c.have = r, c.now(), true
+	return r
 }
 
 func (p *Pipeline) progress(t string, s Stage) {
@@ -95,12 +180,29 @@ func (p *Pipeline) Run(ctx context.Context, t Target) record.Record {
 	defer p.progress(t.Name, StageDone)
 
 	u, err := ingesturl.Parse(t.URL)
-	in := diagnose.Input{URL: u, URLError: err}
+	in := diagnose.Input{URL: u, URLError: err, Now: start, MinValidity: t.MinURLValidity, EventEnd: t.EventEnd,
+		ClockSkewWarn: p.ClockSkewWarn, ClockSkewError: p.ClockSkewError}
+	// The URL doctor runs first: it costs nothing, and an expired or badly signed URL explains a
+	// rejected publish later on. Its clock comes first of all, since txTime is judged by it.
+	if p.Clock != nil {
+		p.progress(t.Name, StageClock)
+		cctx, cancel := context.WithTimeout(ctx, probeTimeout(t))
+		c := p.Clock(cctx)
+		cancel()
+		in.Results.Clock = &c
+	}
 	if err == nil {
 		prof, _ := provider.Resolve(t.Provider, u, p.Profiles)
 		in.Provider = prof
 		rec.Provider = prof.Name
-		in.Results = p.probe(ctx, t, u)
+		// A configured key means the URL is signed, whatever the provider detection says: a URL that
+		// lost its txSecret must not pass as unsigned.
+		lint := ingesturl.LintURL(u, ingesturl.LintOptions{Mode: t.Mode, Signed: prof.SignedURL || len(t.SignKeys) > 0, Keys: t.SignKeys})
+		in.Results.URL = &lint
+		if !p.Offline {
+			nr := p.probe(ctx, t, u)
+			in.Results.DNS, in.Results.TCP, in.Results.RTMP = nr.DNS, nr.TCP, nr.RTMP
+		}
 	}
 	rec.Findings = diagnose.Findings(in)
 	if rec.Findings == nil {
@@ -116,12 +218,16 @@ func (p *Pipeline) Run(ctx context.Context, t Target) record.Record {
 	return rec
 }
 
+func probeTimeout(t Target) time.Duration {
+	if t.Timeout <= 0 {
+		return config.DefaultTimeout
+	}
+	return t.Timeout
+}
+
 func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record.Results {
 	var res record.Results
-	timeout := t.Timeout
-	if timeout <= 0 {
-		timeout = config.DefaultTimeout
-	}
+	timeout := probeTimeout(t)
 	var addrs []netip.Addr
 	if ip, ok := u.IP(); ok {
 		addrs = []netip.Addr{ip}
@@ -133,7 +239,8 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 		res.DNS = &d
 		addrs = pickAddresses(d.Addresses())
 	}
-	if len(addrs) == 0 || ctx.Err() != nil {
+	// SRT publishes over UDP: a TCP connect to its port would report a firewall that is not there.
+	if len(addrs) == 0 || ctx.Err() != nil || u.Scheme == "srt" {
 		return res
 	}
 	p.progress(t.Name, StageTCP)
@@ -160,7 +267,42 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 		}
 	}
 	wg.Wait()
+	cancel()
+	p.probeRTMP(ctx, t, u, timeout, &res)
 	return res
+}
+
+// probeRTMP runs the RTMP probe on the first address whose ingest port connected: an encoder
+// would use that one, and a second session elsewhere adds nothing but load. It has its own
+// deadline, lengthened by the hold for a publish.
+func (p *Pipeline) probeRTMP(ctx context.Context, t Target, u *ingesturl.URL, timeout time.Duration, res *record.Results) {
+	level := t.RTMP
+	if level == "" {
+		level = rtmp.LevelHandshake
+	}
+	if level == rtmp.LevelOff || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || ctx.Err() != nil {
+		return
+	}
+	var addr netip.AddrPort
+	for _, r := range res.TCP {
+		if r.Role == "ingest" && r.OK {
+			if a, err := netip.ParseAddr(r.Address); err == nil {
+				addr = netip.AddrPortFrom(a, uint16(r.Port))
+				break
+			}
+		}
+	}
+	if !addr.IsValid() {
+		return // TCP findings say why
+	}
+	p.progress(t.Name, StageRTMP)
+	if level == rtmp.LevelPublish {
+		timeout += rtmp.DefaultHold
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r := p.newRTMP(rtmp.Config{Address: addr, URL: u, Level: level, CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify}).Run(rctx)
+	res.RTMP = &r
 }
 
 func roleOf(i int) string {
@@ -199,6 +341,13 @@ func (p *Pipeline) newDNS(c dns.Config) interface {
 		return p.dns(c)
 	}
 	return dns.New(c)
+}
+
+func (p *Pipeline) newRTMP(c rtmp.Config) rtmpProbe {
+	if p.rtmp != nil {
+		return p.rtmp(c)
+	}
+	return rtmp.New(c)
 }
 
 func (p *Pipeline) newTCP(c tcp.Config) interface {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ingestprobe/ingestprobe/config"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/record"
 )
@@ -71,7 +72,7 @@ func TestRunLoopback(t *testing.T) {
 	p := &Pipeline{Profiles: config.Default().Profiles(), Log: zaptest.NewLogger(t)}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := p.Run(t.Context(), Target{Name: "t", URL: tt.url, AltPorts: tt.alt, Timeout: time.Second})
+			r := p.Run(t.Context(), Target{Name: "t", URL: tt.url, AltPorts: tt.alt, Timeout: time.Second, RTMP: rtmp.LevelOff})
 			if !slices.Equal(codes(r), tt.want) || r.Verdict != tt.wantV {
 				t.Errorf("got %v %s; want %v %s", codes(r), r.Verdict, tt.want, tt.wantV)
 			}
@@ -109,6 +110,7 @@ func TestConnectsShareOneDeadline(t *testing.T) {
 			return tcp.Result{Probe: "tcp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), OK: true}
 		})
 	}
+	p.rtmp = func(c rtmp.Config) rtmpProbe { return fakeRun[rtmp.Result]{rtmp.Result{Probe: "rtmp", OK: true}} }
 	r := p.Run(t.Context(), Target{Name: "t", URL: "rtmp://push.example.com/live/k", Timeout: time.Second})
 	if len(deadlines) != 1 || len(dialed) != 9 {
 		t.Errorf("got %d deadlines for %d connects %v; want 1 deadline for 3 addresses × 3 ports", len(deadlines), len(dialed), dialed)
@@ -148,7 +150,7 @@ func TestPickAddresses(t *testing.T) {
 func TestRecordJSONRoundTrip(t *testing.T) {
 	open := listen(t)
 	p := &Pipeline{Profiles: config.Default().Profiles()}
-	r := p.Run(t.Context(), Target{Name: "t", URL: "rtmp://127.0.0.1:" + strconv.Itoa(open) + "/live/k", AltPorts: []int{}, Timeout: time.Second})
+	r := p.Run(t.Context(), Target{Name: "t", URL: "rtmp://127.0.0.1:" + strconv.Itoa(open) + "/live/k", AltPorts: []int{}, Timeout: time.Second, RTMP: rtmp.LevelOff})
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)

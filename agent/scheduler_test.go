@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/record"
 )
@@ -17,6 +18,7 @@ import (
 func slowPipeline(d time.Duration, inflight *sync.Map, maxOverlap, maxAll *atomic.Int64) *Pipeline {
 	var all atomic.Int64
 	p := &Pipeline{Profiles: config.Default().Profiles()}
+	p.rtmp = func(c rtmp.Config) rtmpProbe { return fakeRun[rtmp.Result]{rtmp.Result{Probe: "rtmp", OK: true}} }
 	p.tcp = func(c tcp.Config) tcpProbe {
 		return fakeTCP(func(ctx context.Context) tcp.Result {
 			select {

@@ -5,19 +5,25 @@ package config
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	toml "github.com/pelletier/go-toml/v2"
 
+	"github.com/ingestprobe/ingestprobe/diagnose"
 	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/provider"
 )
 
@@ -68,6 +74,24 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.d.String()), n
 // D is the value as a time.Duration.
 func (d Duration) D() time.Duration { return d.d }
 
+// Timestamp is an instant written as an RFC 3339 string with its zone offset,
+// "2024-06-01T23:00:00+02:00": an event end without a zone would mean a different instant on every
+// encoder's laptop.
+type Timestamp struct{ time.Time }
+
+// UnmarshalText parses RFC 3339.
+func (t *Timestamp) UnmarshalText(b []byte) error {
+	v, err := time.Parse(time.RFC3339, string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not an RFC 3339 time with a zone (write it like \"2024-06-01T23:00:00+02:00\" or \"2024-06-01T21:00:00Z\")", string(b))
+	}
+	t.Time = v
+	return nil
+}
+
+// MarshalText writes RFC 3339.
+func (t Timestamp) MarshalText() ([]byte, error) { return []byte(t.Format(time.RFC3339)), nil }
+
 // Config is the whole file.
 type Config struct {
 	Agent     Agent               `toml:"agent"`
@@ -75,7 +99,9 @@ type Config struct {
 	Targets   []Target            `toml:"targets"`
 	Sinks     []Sink              `toml:"sinks"`
 
-	path string
+	path     string
+	dir      string   // relative *_file paths are read from here: the config file's directory
+	warnings []string // things valid but unwise, for the caller to log
 }
 
 // Agent holds settings for the whole agent.
@@ -93,6 +119,11 @@ type Agent struct {
 	SpoolMaxMB int `toml:"spool_max_mb"`
 	// SpoolMaxAge drops spooled records older than this (default "168h": a week).
 	SpoolMaxAge Duration `toml:"spool_max_age"`
+	// NTPServer, host or host:port, is asked for the time before signed URLs are judged; empty = no
+	// clock reference (txTime is judged by this host's clock).
+	NTPServer      string   `toml:"ntp_server"`
+	ClockSkewWarn  Duration `toml:"clock_skew_warn"`  // default 30s
+	ClockSkewError Duration `toml:"clock_skew_error"` // default 5m
 }
 
 // Sink types.
@@ -139,10 +170,37 @@ type Target struct {
 	AltPorts []int    `toml:"alt_ports"`
 	Interval Duration `toml:"interval"`
 	Timeout  Duration `toml:"timeout"`
+	// The URL doctor's settings.
+	Mode              string        `toml:"mode"`                 // "rtmp" | "rtc"; default: from the URL's scheme
+	SignKeyFile       string        `toml:"sign_key_file"`        // the push domain's signing key, read from a file
+	SignKey           ingesturl.Key `toml:"sign_key"`             // the key inline: discouraged, the config becomes a secret
+	SignBackupKeyFile string        `toml:"sign_backup_key_file"` // the backup key, accepted as well
+	MinURLValidity    Duration      `toml:"min_url_validity"`     // default 12h
+	EventEnd          Timestamp     `toml:"event_end"`            // the URL must outlive it
+
+	// SignKeys holds the keys read from the files above, primary first. Never logged: a Key formats
+	// as <redacted>.
+	SignKeys []ingesturl.Key `toml:"-"`
+
+	// RTMP is how far the RTMP probe goes: off, handshake (the default: no stream is touched),
+	// connect (to the app), or publish (occupies the stream for about 2 s each run).
+	RTMP               string `toml:"rtmp"`
+	CAFile             string `toml:"ca_file"`              // PEM CA trusted besides the system's, for rtmps://
+	InsecureSkipVerify bool   `toml:"insecure_skip_verify"` // rtmps:// without verifying the certificate
 }
+
+// RTMPLevels are the values of a target's rtmp key, in order.
+var RTMPLevels = []string{"off", "handshake", "connect", "publish"}
+
+// DefaultRTMPLevel touches no stream: a daemon probing every 30 s must not occupy one.
+const DefaultRTMPLevel = "handshake"
 
 // Path is the file the config was read from ("" for one built in memory).
 func (c *Config) Path() string { return c.path }
+
+// Warnings are things the config does that are valid but unwise (a world-readable key file, a key
+// written inline), for the caller to log. They hold file names, never secrets.
+func (c *Config) Warnings() []string { return c.warnings }
 
 // Load reads, decodes and validates a config file.
 func Load(path string) (*Config, error) {
@@ -150,7 +208,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	c, err := Parse(b)
+	c, err := parse(b, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("config %s%w", path, err)
 	}
@@ -159,9 +217,12 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes and validates config text. Errors begin with ":line:col: " when the position is
-// known, or ": " otherwise, so Load can prefix the file name.
-func Parse(b []byte) (*Config, error) {
-	var c Config
+// known, or ": " otherwise, so Load can prefix the file name. Relative *_file paths are read from
+// the current directory.
+func Parse(b []byte) (*Config, error) { return parse(b, "") }
+
+func parse(b []byte, dir string) (*Config, error) {
+	c := Config{dir: dir}
 	dec := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		return nil, decodeError(err, b)
@@ -266,6 +327,25 @@ func (c *Config) setDefaultsAndValidate() error {
 		}
 		a.Resolvers[i] = norm
 	}
+	if a.NTPServer != "" {
+		norm, err := ParseNTPServer(a.NTPServer)
+		if err != nil {
+			return fmt.Errorf("agent.ntp_server: %w", err)
+		}
+		a.NTPServer = norm
+	}
+	if a.ClockSkewWarn.d == 0 {
+		a.ClockSkewWarn = Dur(diagnose.DefaultClockSkewWarn)
+	}
+	if a.ClockSkewError.d == 0 {
+		a.ClockSkewError = Dur(max(diagnose.DefaultClockSkewError, a.ClockSkewWarn.D()*2))
+	}
+	if a.ClockSkewWarn.d < 0 || a.ClockSkewError.d < 0 {
+		return fmt.Errorf("agent.clock_skew_warn and agent.clock_skew_error must be positive")
+	}
+	if a.ClockSkewWarn.d >= a.ClockSkewError.d {
+		return fmt.Errorf("agent.clock_skew_warn (%s) must be less than agent.clock_skew_error (%s)", a.ClockSkewWarn.D(), a.ClockSkewError.D())
+	}
 	for name, p := range c.Providers {
 		if name == provider.Auto {
 			return fmt.Errorf("providers.%s: %q is reserved (it means: detect from the URL)", name, name)
@@ -354,6 +434,40 @@ func (c *Config) setDefaultsAndValidate() error {
 		if t.Timeout.d >= t.Interval.d {
 			return fmt.Errorf("%s: timeout (%s) must be less than interval (%s)", where, t.Timeout.D(), t.Interval.D())
 		}
+		if err := c.validateURLDoctor(t, where); err != nil {
+			return err
+		}
+		if err := validateRTMP(t, u); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	return nil
+}
+
+func validateRTMP(t *Target, u *ingesturl.URL) error {
+	if t.RTMP == "" {
+		t.RTMP = DefaultRTMPLevel
+	}
+	if !slices.Contains(RTMPLevels, t.RTMP) {
+		return fmt.Errorf("rtmp %q: must be off, handshake, connect or publish", t.RTMP)
+	}
+	if u.Scheme != "rtmps" {
+		if t.CAFile != "" {
+			return fmt.Errorf("ca_file is only used with rtmps:// URLs")
+		}
+		if t.InsecureSkipVerify {
+			return fmt.Errorf("insecure_skip_verify is only used with rtmps:// URLs")
+		}
+		return nil
+	}
+	if t.CAFile != "" {
+		b, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return fmt.Errorf("ca_file: %w", err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(b) {
+			return fmt.Errorf("ca_file %s: no PEM certificate in it", t.CAFile)
+		}
 	}
 	return nil
 }
@@ -426,6 +540,106 @@ func (c *Config) validateSinks() error {
 		}
 	}
 	return nil
+}
+
+func (c *Config) validateURLDoctor(t *Target, where string) error {
+	switch ingesturl.Mode(t.Mode) {
+	case "", ingesturl.ModeRTMP, ingesturl.ModeRTC:
+	default:
+		return fmt.Errorf("%s: mode %q: want \"rtmp\" or \"rtc\" (or leave it out to infer it from the URL)", where, t.Mode)
+	}
+	if t.MinURLValidity.d < 0 {
+		return fmt.Errorf("%s: min_url_validity: must be positive, got %s", where, t.MinURLValidity.D())
+	}
+	if t.MinURLValidity.d == 0 {
+		t.MinURLValidity = Dur(diagnose.DefaultMinURLValidity)
+	}
+	if t.SignKey != "" && t.SignKeyFile != "" {
+		return fmt.Errorf("%s: set sign_key_file or sign_key, not both", where)
+	}
+	if t.SignBackupKeyFile != "" && t.SignKey == "" && t.SignKeyFile == "" {
+		return fmt.Errorf("%s: sign_backup_key_file needs sign_key_file too (the backup is tried after the primary)", where)
+	}
+	t.SignKeys = nil
+	switch {
+	case t.SignKeyFile != "":
+		k, warn, err := ReadSecretFile(c.resolve(t.SignKeyFile))
+		if err != nil {
+			return fmt.Errorf("%s: sign_key_file: %w", where, err)
+		}
+		if warn != "" {
+			c.warnings = append(c.warnings, fmt.Sprintf("%s: sign_key_file %s", where, warn))
+		}
+		t.SignKeys = append(t.SignKeys, ingesturl.Key(k))
+	case t.SignKey != "":
+		c.warnings = append(c.warnings, where+": sign_key is written in the config itself, so anyone who can read the config can sign push URLs: move it to a file readable only by ingestprobe and set sign_key_file")
+		t.SignKeys = append(t.SignKeys, ingesturl.Key(strings.TrimSpace(string(t.SignKey))))
+	}
+	if t.SignBackupKeyFile != "" {
+		k, warn, err := ReadSecretFile(c.resolve(t.SignBackupKeyFile))
+		if err != nil {
+			return fmt.Errorf("%s: sign_backup_key_file: %w", where, err)
+		}
+		if warn != "" {
+			c.warnings = append(c.warnings, fmt.Sprintf("%s: sign_backup_key_file %s", where, warn))
+		}
+		t.SignKeys = append(t.SignKeys, ingesturl.Key(k))
+	}
+	return nil
+}
+
+func (c *Config) resolve(p string) string {
+	if c.dir == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+// ReadSecretFile reads a secret (a signing key, a token) from a file: one line, the trailing newline
+// and spaces trimmed — editors and `echo` add one, and a key with a newline signs every URL wrong.
+// warning is set, naming the file but not its content, when any user may read it. Errors never
+// quote the content.
+func ReadSecretFile(path string) (secret, warning string, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", err
+	}
+	s := strings.TrimRight(string(b), " \t\r\n")
+	switch {
+	case s == "":
+		return "", "", fmt.Errorf("%s is empty", path)
+	case strings.ContainsAny(s, "\r\n"):
+		return "", "", fmt.Errorf("%s holds more than one line; want the key alone", path)
+	}
+	if runtime.GOOS != "windows" {
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o004 != 0 {
+			warning = fmt.Sprintf("%s is readable by every user of this host (mode %04o): chmod 600 it, owned by the user ingestprobe runs as", path, fi.Mode().Perm())
+		}
+	}
+	return s, warning, nil
+}
+
+// ParseNTPServer accepts "host", "host:port", an IP literal or "[IPv6]:port" and returns host:port,
+// port 123 by default.
+func ParseNTPServer(s string) (string, error) {
+	bad := fmt.Errorf("%q is not a host name, IP address or host:port", s)
+	host, port := s, clock.DefaultPort
+	if a, err := netip.ParseAddr(s); err == nil {
+		return net.JoinHostPort(a.String(), port), nil
+	}
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", bad
+		}
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return net.JoinHostPort(host, port), nil
+	}
+	if _, err := ingesturl.Parse("rtmp://" + host + "/x"); err != nil || strings.ContainsAny(host, ":/[]") {
+		return "", bad
+	}
+	return net.JoinHostPort(strings.ToLower(host), port), nil
 }
 
 // DefaultAltPortsFor is DefaultAltPorts without the ingest port itself.

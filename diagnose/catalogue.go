@@ -34,6 +34,7 @@ var Catalogue = []Entry{
 	{"rtmp.publish_rejected", record.Error, "the server rejected the publish"},
 	{"rtmp.stream_in_use", record.Error, "another client is already publishing this stream"},
 	{"tls.failed", record.Error, "the TLS session for RTMPS could not be established"},
+	{"tls.verify_disabled", record.Warning, "RTMPS is probed without verifying the certificate (insecure_skip_verify)"},
 	{"url.invalid", record.Error, "the publishing URL cannot be parsed"},
 	{"url.scheme_unsupported", record.Error, "the URL's scheme cannot be used here"},
 	{"url.missing_param", record.Error, "a parameter the provider requires is missing or malformed"},

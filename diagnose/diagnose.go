@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
@@ -18,9 +19,16 @@ type Input struct {
 	URLError error          // why it did not parse; never holds the URL itself
 	Provider provider.Profile
 	Results  record.Results
+
+	// What the URL doctor judges txTime and the clock by (see url.go).
+	Now            time.Time     // this host's clock when the run started, in the zone to report; zero skips the expiry checks
+	MinValidity    time.Duration // url.txtime_short under this much validity left; 0 = DefaultMinURLValidity
+	EventEnd       time.Time     // url.txtime_short when the URL expires before this; zero = none
+	ClockSkewWarn  time.Duration // 0 = DefaultClockSkewWarn
+	ClockSkewError time.Duration // 0 = DefaultClockSkewError
 }
 
-// Findings diagnoses one target run. The order is the order of the pipeline: URL, DNS, TCP.
+// Findings diagnoses one target run. The order is the order of the pipeline: URL, clock, DNS, TCP, RTMP.
 func Findings(in Input) []record.Finding {
 	var out []record.Finding
 	if in.URL == nil {
@@ -28,18 +36,22 @@ func Findings(in Input) []record.Finding {
 		if in.URLError != nil {
 			reason = in.URLError.Error()
 		}
-		return append(out, record.Finding{
+		out = append(out, record.Finding{
 			Code:     "url.invalid",
 			Severity: record.Error,
 			Message:  "the publishing URL cannot be parsed: " + strings.TrimPrefix(reason, ingesturl.ErrInvalid.Error()+": "),
 			Remedy:   "Copy the push URL again from the provider's console; it looks like rtmp://push.example.com/live/stream?txSecret=…&txTime=….",
 		})
+		return append(out, clockFindings(in)...)
 	}
+	out = append(out, urlFindings(in)...)
+	out = append(out, clockFindings(in)...)
 	if d := in.Results.DNS; d != nil {
 		out = append(out, dnsFindings(d, in.Provider)...)
 	}
 	out = append(out, tcpFindings(in.URL.Port, in.Results.TCP)...)
-	return out
+	out = append(out, rtmpFindings(in.URL.App, in.Results.RTMP)...)
+	return likelyCauses(out)
 }
 
 func dnsFindings(d *dns.Result, p provider.Profile) []record.Finding {

@@ -36,6 +36,7 @@ type URL struct {
 	PortExplicit bool
 	App          string // the path before the stream name ("live"); may contain '/'
 	stream       string // the stream name, without the query
+	rawStream    string // the stream name as written, percent escapes kept: what an encoder sends
 	rawQuery     string
 	query        url.Values
 }
@@ -99,6 +100,10 @@ func Parse(s string) (*URL, error) {
 	} else {
 		out.App = path
 	}
+	if out.stream != "" {
+		raw := strings.Trim(u.EscapedPath(), "/")
+		out.rawStream = raw[strings.LastIndexByte(raw, '/')+1:]
+	}
 	return out, nil
 }
 
@@ -136,6 +141,10 @@ func truncate(s string, n int) string {
 
 // Stream is the stream name without its query: a secret.
 func (u *URL) Stream() string { return u.stream }
+
+// LiteralStream is the stream name as written in the URL, percent escapes kept: the bytes an encoder
+// sends in `publish`, and so the bytes a signature is computed over. A secret.
+func (u *URL) LiteralStream() string { return u.rawStream }
 
 // Query is the parsed query: it may hold secrets (txSecret).
 func (u *URL) Query() url.Values { return u.query }

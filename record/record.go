@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 )
 
@@ -70,18 +73,30 @@ func Worst(vs ...Verdict) Verdict {
 // Results is what the probes of one target run measured. It is written as a JSON list of objects,
 // each naming its probe, in the order the pipeline ran them.
 type Results struct {
-	DNS *dns.Result
-	TCP []tcp.Result
+	URL   *ingesturl.Lint // the URL doctor's offline lint
+	Clock *clock.Result   // the clock reference, when one is configured
+	DNS   *dns.Result
+	TCP   []tcp.Result
+	RTMP  *rtmp.Result
 }
 
 // MarshalJSON writes the list.
 func (r Results) MarshalJSON() ([]byte, error) {
 	list := []any{}
+	if r.URL != nil {
+		list = append(list, r.URL)
+	}
+	if r.Clock != nil {
+		list = append(list, r.Clock)
+	}
 	if r.DNS != nil {
 		list = append(list, r.DNS)
 	}
 	for i := range r.TCP {
 		list = append(list, &r.TCP[i])
+	}
+	if r.RTMP != nil {
+		list = append(list, r.RTMP)
 	}
 	return json.Marshal(list)
 }
@@ -99,6 +114,16 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		switch head.Probe {
+		case "url":
+			r.URL = new(ingesturl.Lint)
+			if err := json.Unmarshal(raw, r.URL); err != nil {
+				return err
+			}
+		case "clock":
+			r.Clock = new(clock.Result)
+			if err := json.Unmarshal(raw, r.Clock); err != nil {
+				return err
+			}
 		case "dns":
 			r.DNS = new(dns.Result)
 			if err := json.Unmarshal(raw, r.DNS); err != nil {
@@ -110,6 +135,11 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 				return err
 			}
 			r.TCP = append(r.TCP, t)
+		case "rtmp":
+			r.RTMP = new(rtmp.Result)
+			if err := json.Unmarshal(raw, r.RTMP); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("record: unknown probe %q in results", head.Probe)
 		}

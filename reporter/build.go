@@ -41,6 +41,18 @@ func Build(c *config.Config, m *Metrics, log *zap.Logger, stdout io.Writer) (*Re
 			}
 			log.Info("serving metrics", zap.String("sink", s.Name), zap.String("address", "http://"+p.Addr()+"/metrics"))
 			local = append(local, p)
+		case config.SinkHTTP:
+			h, err := NewHTTP(s, m, log)
+			if err != nil {
+				return fail(err)
+			}
+			push = append(push, h)
+		case config.SinkRemoteWrite:
+			r, err := NewRemoteWrite(s, m, log)
+			if err != nil {
+				return fail(err)
+			}
+			push = append(push, r)
 		default:
 			return fail(fmt.Errorf("sink %s: type %q is not built into this version", s.Name, s.Type))
 		}

@@ -39,6 +39,8 @@ const (
 	mPortOpen    = "ingestprobe_port_open"
 	mFinding     = "ingestprobe_finding"
 	mFindings    = "ingestprobe_findings"
+	mURLExpiry   = "ingestprobe_url_expiry_timestamp_seconds"
+	mClockOffset = "ingestprobe_clock_offset_seconds"
 )
 
 var help = map[string]string{
@@ -46,11 +48,13 @@ var help = map[string]string{
 	mLastRun:     "Unix time the target's last run started.",
 	mRunDuration: "Wall time of the target's last run, all probes included.",
 	mInterval:    "The target's probe interval; alert when last_run is older than a few of these.",
-	mSuccess:     "1 when the probe succeeded in the last run (dns: resolved; tcp: the ingest port connected on some address).",
-	mDuration:    "Duration of a probe phase in the last run (dns lookup, tcp connect to the ingest port).",
+	mSuccess:     "1 when the probe succeeded in the last run (dns: resolved; tcp: the ingest port connected on some address; rtmp: reached its level).",
+	mDuration:    "Duration of a probe phase in the last run (dns lookup; tcp connect to the ingest port; rtmp tls, handshake, rtmp_connect, create_stream, publish).",
 	mPortOpen:    "1 when the port connected on some address of the target in the last run.",
 	mFinding:     "1 for each finding of the target's last run, by code and severity.",
 	mFindings:    "Number of findings of the target's last run, by severity.",
+	mURLExpiry:   "Unix time the publishing URL expires (its txTime); alert when it falls before the event ends.",
+	mClockOffset: "The trusted clock's time minus this host's, from the last NTP query (positive: this clock is behind).",
 }
 
 // TargetSamples turns a record into samples. extra labels (agent id, static labels) go on every one.
@@ -73,6 +77,12 @@ func TargetSamples(rec record.Record, interval time.Duration) []Sample {
 	add(mRunDuration, rec.DurationSeconds)
 	if interval > 0 {
 		add(mInterval, interval.Seconds())
+	}
+	if l := rec.Results.URL; l != nil && !l.Expires.IsZero() {
+		add(mURLExpiry, float64(l.Expires.Unix()))
+	}
+	if k := rec.Results.Clock; k != nil && k.OK {
+		add(mClockOffset, k.Offset().Seconds())
 	}
 	if d := rec.Results.DNS; d != nil {
 		add(mSuccess, b2f(d.Error == "" && len(d.A)+len(d.AAAA) > 0), Label{"probe", "dns"})
@@ -99,6 +109,18 @@ func TargetSamples(rec record.Record, interval time.Duration) []Sample {
 		}
 		for _, p := range ports {
 			add(mPortOpen, b2f(open[p]), Label{"port", strconv.Itoa(p)})
+		}
+	}
+	if r := rec.Results.RTMP; r != nil {
+		add(mSuccess, b2f(r.OK), Label{"probe", "rtmp"})
+		for _, ph := range []struct {
+			name string
+			s    float64
+		}{{"tls", r.TLSSeconds}, {"handshake", r.HandshakeSeconds}, {"rtmp_connect", r.RTMPConnectSeconds},
+			{"create_stream", r.CreateStreamSeconds}, {"publish", r.PublishSeconds}} {
+			if ph.s > 0 {
+				add(mDuration, ph.s, Label{"phase", ph.name}, Label{"probe", "rtmp"})
+			}
 		}
 	}
 	counts := map[record.Severity]int{}

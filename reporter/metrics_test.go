@@ -14,7 +14,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/record"
 )
@@ -27,6 +29,7 @@ func sampleRecords() []record.Record {
 		{Agent: "enc1", Target: "main", Time: t0, DurationSeconds: 2.01, Verdict: record.NoGo, Labels: map[string]string{"venue": "berlin"},
 			Findings: []record.Finding{{Code: "tcp.blocked", Severity: record.Error}, {Code: "dns.cname_unexpected", Severity: record.Warning}},
 			Results: record.Results{
+				URL: &ingesturl.Lint{Probe: "url", Scheme: "rtmp", Expires: t0.Add(24 * time.Hour)},
 				DNS: &dns.Result{Probe: "dns", Host: "push.example.com", Rcode: "NOERROR", A: []string{"192.0.2.1"}, DurationSeconds: 0.0031},
 				TCP: []tcp.Result{
 					{Probe: "tcp", Address: "192.0.2.1", Port: 1935, Role: "ingest", Error: tcp.Timeout, ConnectSeconds: 2},
@@ -36,7 +39,7 @@ func sampleRecords() []record.Record {
 		{Agent: "enc1", Target: "backup", Time: t0, DurationSeconds: 0.004, Verdict: record.Go, Labels: map[string]string{"venue": "berlin"},
 			Results: record.Results{TCP: []tcp.Result{
 				{Probe: "tcp", Address: "192.0.2.2", Port: 1935, Role: "ingest", OK: true, ConnectSeconds: 0.0021},
-			}}},
+			}, RTMP: &rtmp.Result{Probe: "rtmp", OK: true, Level: rtmp.LevelHandshake, HandshakeSeconds: 0.0012}}},
 	}
 }
 

@@ -105,12 +105,18 @@ func (r *Reporter) Write(rec record.Record) {
 
 // Close stops every sink, giving push sinks until ctx is done to deliver what is queued.
 func (r *Reporter) Close(ctx context.Context) error {
-	var errs []error
-	for _, p := range r.push {
-		if err := p.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("sink %s: %w", p.Name(), err))
-		}
+	// Push sinks drain side by side: one collector that is down must not spend the drain time of
+	// the others.
+	errs := make([]error, len(r.push))
+	var drained sync.WaitGroup
+	for i, p := range r.push {
+		drained.Go(func() {
+			if err := p.Close(ctx); err != nil {
+				errs[i] = fmt.Errorf("sink %s: %w", p.Name(), err)
+			}
+		})
 	}
+	drained.Wait()
 	if r.cancel != nil {
 		r.cancel()
 	}

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/record"
 )
 
@@ -73,6 +75,7 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 		}
 		fmt.Fprintf(b, "  %s%s%s %-4s %s\n", col, mark, c.reset, name, text)
 	}
+	writeURLSteps(r, c, step)
 	if d := r.Results.DNS; d != nil {
 		if d.Error != "" {
 			step(false, false, "dns", fmt.Sprintf("%s: %s after %s (resolver %s)", d.Host, dnsFailure(d.Error), ms(d.DurationSeconds), d.Resolver))
@@ -105,6 +108,54 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 		}
 		step(false, t.Role == "alternative", "tcp", fmt.Sprintf("%s %s after %s%s", where, why, ms(t.ConnectSeconds), role))
 	}
+	if x := r.Results.RTMP; x != nil {
+		step(x.OK, false, "rtmp", rtmpStep(x, c))
+	}
+}
+
+// rtmpStep is the RTMP line: the level, where it ended, and each phase's time.
+func rtmpStep(x *rtmp.Result, c palette) string {
+	where := fmt.Sprintf("%s port %d", x.Address, x.Port)
+	if strings.Contains(x.Address, ":") {
+		where = fmt.Sprintf("[%s] port %d", x.Address, x.Port)
+	}
+	level := string(x.Level)
+	if x.TLS {
+		level += " over TLS"
+	}
+	var head string
+	if x.OK {
+		head = fmt.Sprintf("%s to %s ok", level, where)
+		if x.Status != "" {
+			head += " (" + x.Status + ")"
+		}
+	} else {
+		why := string(x.Error)
+		if x.TLSReason != "" {
+			why += " " + string(x.TLSReason)
+		}
+		if x.Status != "" {
+			why += " " + x.Status
+		}
+		if x.LooksLike != "" {
+			why += ", looks like " + x.LooksLike
+		}
+		head = fmt.Sprintf("%s to %s: %s at %s", level, where, why, strings.ReplaceAll(string(x.Phase), "_", " "))
+	}
+	var times []string
+	for _, p := range []struct {
+		name string
+		s    float64
+	}{{"tcp", x.ConnectSeconds}, {"tls", x.TLSSeconds}, {"handshake", x.HandshakeSeconds}, {"connect", x.RTMPConnectSeconds},
+		{"createStream", x.CreateStreamSeconds}, {"publish", x.PublishSeconds}, {"held", x.HoldSeconds}} {
+		if p.s > 0 {
+			times = append(times, p.name+" "+ms(p.s))
+		}
+	}
+	if len(times) == 0 {
+		return head
+	}
+	return fmt.Sprintf("%s  %s(%s)%s", head, c.dim, strings.Join(times, ", "), c.reset)
 }
 
 // dnsFailure names a failed lookup for the checklist: rcodes as DNS tools print them (NXDOMAIN,
@@ -164,4 +215,90 @@ func NewCheckDocument(recs []record.Record) CheckDocument {
 		recs = []record.Record{}
 	}
 	return CheckDocument{Verdict: record.Worst(vs...), Targets: recs}
+}
+
+// writeURLSteps writes the URL doctor's line and the clock reference's: what was checked offline,
+// so a GO says the signature and the expiry were looked at, not only the network.
+func writeURLSteps(r record.Record, c palette, step func(ok, soft bool, name, text string)) {
+	var offset time.Duration
+	if k := r.Results.Clock; k != nil {
+		if k.OK {
+			offset = k.Offset()
+			dir := "behind" // the offset is the reference's time minus ours
+			if offset < 0 {
+				dir = "ahead of"
+			}
+			size := ms(offset.Abs().Seconds())
+			if offset.Abs() >= time.Minute {
+				size = shortDuration(offset.Abs())
+			}
+			step(!hasFinding(r, "clock.skew", record.Error), false, "time", fmt.Sprintf("this clock is %s %s %s %s  %s(rtt %s)%s",
+				size, dir, strings.ToUpper(k.Source), k.Server, c.dim, ms(k.RTTSeconds), c.reset))
+		} else {
+			step(false, true, "time", fmt.Sprintf("%s %s: %s — txTime judged by this host's clock", strings.ToUpper(k.Source), k.Server, k.Error))
+		}
+	}
+	l := r.Results.URL
+	if l == nil {
+		return
+	}
+	parts := []string{l.Scheme + "://"}
+	if l.ModeDeclared {
+		parts[0] += " (mode " + string(l.Mode) + ")"
+	}
+	switch l.Signature {
+	case "ok":
+		parts = append(parts, "signature ok")
+	case "ok_backup":
+		parts = append(parts, "signature ok (backup key)")
+	case "mismatch":
+		parts = append(parts, "signature does not match")
+	case "not_checked":
+		parts = append(parts, "signature not checked (no key configured)")
+	}
+	if !l.Expires.IsZero() {
+		left := l.Expires.Sub(r.Time.Add(offset))
+		when := l.Expires.UTC().Format("2006-01-02 15:04 UTC")
+		if left > 0 {
+			parts = append(parts, fmt.Sprintf("valid until %s (%s left)", when, shortDuration(left)))
+		} else {
+			parts = append(parts, fmt.Sprintf("expired %s (%s ago)", when, shortDuration(-left)))
+		}
+	}
+	if n := len(l.Issues); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d issue(s) below", n))
+	} else if len(parts) == 1 {
+		parts[0] += " URL well-formed, not signed" // a bare "rtmp://" reads like a fragment
+	}
+	step(!hasPrefixFinding(r, "url.", record.Error), false, "url", strings.Join(parts, ", "))
+}
+
+func hasFinding(r record.Record, code string, sev record.Severity) bool {
+	for _, f := range r.Findings {
+		if f.Code == code && f.Severity == sev {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPrefixFinding(r record.Record, prefix string, sev record.Severity) bool {
+	for _, f := range r.Findings {
+		if strings.HasPrefix(f.Code, prefix) && f.Severity == sev {
+			return true
+		}
+	}
+	return false
+}
+
+func shortDuration(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%02dm", d/time.Hour, d%time.Hour/time.Minute)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm%02ds", d/time.Minute, d%time.Minute/time.Second)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
 }

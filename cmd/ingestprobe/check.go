@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,16 +13,19 @@ import (
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
 	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/record"
-	"github.com/ingestprobe/ingestprobe/reporter"
 )
 
 const checkUsage = `Usage: ingestprobe check [URL|NAME …] [flags]
 
 Probes each target once from this network — DNS, TCP to the ingest port and to alternative ports
-on the same addresses — and prints a GO / NO-GO checklist with the cause and remedy of each
-failure. URLs are probed as given; NAMEs are targets of the config file. With neither, every
+on the same addresses, then the RTMP handshake (or more, by --rtmp) — and prints a GO / NO-GO
+checklist with the cause and remedy of each failure. URLs are probed as given; NAMEs are targets of the config file. With neither, every
 configured target is probed. URLs are shown redacted: rtmp://host/app/<redacted>.
+
+--publish also publishes to each stream for about 2 s and releases it: it proves the stream key
+and signature are accepted, but briefly occupies the stream — do not use it on a live stream.
 
 Exit codes: 0 every target go or warn, 1 any target no-go, 2 usage or config error.
 `
@@ -40,6 +42,9 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	resolver := fs.String("resolver", "", "DNS resolver to use instead of the system's, IP[:port]")
 	providerName := fs.String("provider", "", "provider for URLs given here: auto, tencent, generic, or one from the config")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+	ntp := fs.String("ntp", "", "NTP server (host[:port]) to judge txTime and this host's clock by (default: the config's agent.ntp_server)")
+	rtmpLevel := fs.String("rtmp", "", "how far the RTMP probe goes for every target: off, handshake, connect or publish (default: the config's, else handshake)")
+	publish := fs.Bool("publish", false, "publish to each stream for ~2 s (same as --rtmp publish): briefly occupies the stream")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return exitUsage, err
@@ -53,6 +58,16 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	cfg, err := loadConfigForCheck(*cfgPath)
 	if err != nil {
 		return exitUsage, usageError{err}
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	if *ntp != "" {
+		server, err := config.ParseNTPServer(*ntp)
+		if err != nil {
+			return exitUsage, usagef("--ntp: %v", err)
+		}
+		cfg.Agent.NTPServer = server
 	}
 	if *timeout < 0 {
 		return exitUsage, usagef("--timeout must be positive")
@@ -68,10 +83,20 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	level, err := rtmpLevelFlag(*rtmpLevel, *publish)
+	if err != nil {
+		return exitUsage, err
+	}
 	for i := range targets {
 		if *timeout > 0 {
 			targets[i].Timeout = *timeout
 		}
+		if level != "" {
+			targets[i].RTMP = level
+		}
+	}
+	if level == rtmp.LevelPublish {
+		fmt.Fprintln(e.stderr, "warning: publishing to each target's stream for about 2 s: an encoder live on it may be refused or cut off meanwhile")
 	}
 
 	p := agent.NewPipeline(cfg, log)
@@ -99,24 +124,25 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 		return exitStopped, ctx.Err()
 	}
 
-	doc := reporter.NewCheckDocument(recs)
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(doc); err != nil {
-			return exitUsage, err
+	return writeRecords(e, recs, *asJSON)
+}
+
+// rtmpLevelFlag reads --rtmp and --publish: "" means each target's own level.
+func rtmpLevelFlag(s string, publish bool) (rtmp.Level, error) {
+	if s == "" {
+		if publish {
+			return rtmp.LevelPublish, nil
 		}
-	} else {
-		color := e.stdoutTTY && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"
-		if err := reporter.WriteText(e.stdout, recs, reporter.TextOptions{Color: color}); err != nil {
-			return exitUsage, err
-		}
+		return "", nil
 	}
-	if doc.Verdict == record.NoGo {
-		return exitNoGo, nil
+	l, err := rtmp.ParseLevel(s)
+	if err != nil {
+		return "", usagef("--rtmp: %v", err)
 	}
-	return exitOK, nil
+	if publish && l != rtmp.LevelPublish {
+		return "", usagef("--publish contradicts --rtmp %s", l)
+	}
+	return l, nil
 }
 
 func loadConfigForCheck(path string) (*config.Config, error) {
@@ -184,13 +210,33 @@ type progress struct {
 	stage   map[string]agent.Stage
 	order   []string
 	started time.Time
+	stop    chan struct{}
+	done    chan struct{}
 }
 
+// progressTick redraws the line so the elapsed time moves while a probe waits on a timeout.
+const progressTick = 200 * time.Millisecond
+
 func newProgress(e env, ts []agent.Target) *progress {
-	p := &progress{e: e, stage: map[string]agent.Stage{}, started: time.Now()}
+	p := &progress{e: e, stage: map[string]agent.Stage{}, started: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, t := range ts {
 		p.order = append(p.order, t.Name)
 	}
+	go func() {
+		defer close(p.done)
+		tick := time.NewTicker(progressTick)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-tick.C:
+				p.mu.Lock()
+				p.draw()
+				p.mu.Unlock()
+			}
+		}
+	}()
 	return p
 }
 
@@ -198,6 +244,10 @@ func (p *progress) update(target string, s agent.Stage) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stage[target] = s
+	p.draw()
+}
+
+func (p *progress) draw() {
 	var parts []string
 	done := 0
 	for _, n := range p.order {
@@ -220,6 +270,8 @@ func (p *progress) finish() {
 	if p == nil {
 		return
 	}
+	close(p.stop)
+	<-p.done
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprint(p.e.stderr, "\r\x1b[K")

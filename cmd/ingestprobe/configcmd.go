@@ -37,6 +37,9 @@ func cmdConfig(e env, args []string) (int, error) {
 	}
 	fmt.Fprintf(e.stdout, "%s: valid — agent %q, %d target(s), interval %s, timeout %s\n",
 		path, c.Agent.ID, len(c.Targets), c.Agent.Interval.D(), c.Agent.Timeout.D())
+	for _, w := range c.Warnings() {
+		fmt.Fprintf(e.stdout, "warning: %s\n", w)
+	}
 	if len(c.Targets) == 0 {
 		fmt.Fprintln(e.stdout, "note: no [[targets]]: `check` needs URLs on its command line, and `run` has nothing to probe")
 	}

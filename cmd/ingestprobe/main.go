@@ -12,10 +12,13 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
+
+	"github.com/ingestprobe/ingestprobe/ingesturl"
 )
 
 // Set by the linker: -X main.version=… -X main.commit=….
@@ -45,6 +48,8 @@ const mainUsage = `ingestprobe tells, from this network, whether publishing to a
 Usage:
   ingestprobe check [URL|NAME …] [--config F] [--json] [--timeout D]   one-shot GO / NO-GO
   ingestprobe run [--config F]                                        the agent, in the foreground
+  ingestprobe url check URL [--key-file F] [--json]                    lint a publishing URL offline
+  ingestprobe url sign --domain D --stream S --key-file F [--valid 24h] print a signed Tencent push URL
   ingestprobe config validate [FILE]                                  check a config file
   ingestprobe version                                                 print the version
 
@@ -58,6 +63,8 @@ type env struct {
 	stdoutTTY      bool
 	stderrTTY      bool
 	getenv         func(string) string
+	stdin          io.Reader        // nil = none
+	now            func() time.Time // nil = time.Now
 }
 
 func main() {
@@ -66,6 +73,7 @@ func main() {
 		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
 		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		getenv:    os.Getenv,
+		stdin:     os.Stdin,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, e, os.Args[1:])
@@ -87,12 +95,21 @@ func run(ctx context.Context, e env, args []string) int {
 		code, err = cmdRun(ctx, e, args[1:])
 	case "config":
 		code, err = cmdConfig(e, args[1:])
+	case "url":
+		code, err = cmdURL(ctx, e, args[1:])
 	case "version", "--version":
 		fmt.Fprintf(e.stdout, "ingestprobe %s (commit %s)\n", version, commit)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, mainUsage)
 	default:
-		err = usagef("unknown command %q", args[0])
+		name := args[0]
+		if strings.Contains(name, "://") || len(name) > 32 {
+			name = ingesturl.Redact(name) // it may be a URL with its stream key
+		}
+		err = usagef("unknown command %q", name)
+		if strings.Contains(args[0], "://") {
+			err = usagef("unknown command %q: to check a URL, run: ingestprobe check URL", name)
+		}
 	}
 	switch {
 	case err == nil:
@@ -165,5 +182,7 @@ func newLogger(e env, level string) (*zap.Logger, error) {
 		ec.EncodeTime = zapcore.RFC3339NanoTimeEncoder
 		enc = zapcore.NewJSONEncoder(ec)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), lvl)), nil
+	// Locked: targets are probed in parallel and log to one writer, which need not be safe for
+	// concurrent use (a test's buffer is not).
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(e.stderr)), lvl)), nil
 }

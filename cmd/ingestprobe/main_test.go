@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -62,9 +63,9 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 	closed := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	empty := writeConfig(t, "")
-	goURL := "rtmp://127.0.0.1:" + open + "/live/" + secret + "?txSecret=" + secret
+	goURL := "rtmp://127.0.0.1:" + open + "/live/" + secret
 	badURL := "rtmp://127.0.0.1:" + closed + "/live/" + secret
-	cfg := writeConfig(t, "[agent]\ntimeout = \"2s\"\n[[targets]]\nname = \"main\"\nurl = \""+goURL+"\"\nalt_ports = []\n")
+	cfg := writeConfig(t, "[agent]\ntimeout = \"2s\"\n[[targets]]\nname = \"main\"\nurl = \""+goURL+"\"\nalt_ports = []\nrtmp = \"off\"\n")
 	tests := []struct {
 		name     string
 		args     []string
@@ -72,9 +73,9 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 		wantOut  []string
 		wantErr  []string
 	}{
-		{"go", []string{"check", "--config", empty, goURL, "--timeout", "1s"}, 0, []string{"✔ tcp  127.0.0.1 port " + open + " connected", "GO"}, nil},
+		{"go", []string{"check", "--config", empty, "--rtmp", "off", goURL, "--timeout", "1s"}, 0, []string{"✔ tcp  127.0.0.1 port " + open + " connected", "GO"}, nil},
 		{"no-go", []string{"check", "--config", empty, badURL}, 1, []string{"✘ tcp.refused", "→ Check the ingest host", "NO-GO"}, nil},
-		{"mixed", []string{"check", "--config=" + empty, goURL, badURL}, 1, []string{"Overall: NO-GO — 1 of 2 targets NO-GO"}, nil},
+		{"mixed", []string{"check", "--config=" + empty, "--rtmp=off", goURL, badURL}, 1, []string{"Overall: NO-GO — 1 of 2 targets NO-GO"}, nil},
 		{"named target", []string{"check", "--config", cfg, "main"}, 0, []string{"main  rtmp://127.0.0.1:" + open + "/live/<redacted>"}, nil},
 		{"all configured targets", []string{"check", "--config", cfg}, 0, []string{"main  "}, nil},
 		{"unparseable url", []string{"check", "--config", empty, "rtmp://:99/live/" + secret}, 1, []string{"url.invalid"}, nil},
@@ -119,8 +120,9 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 func TestCheckJSON(t *testing.T) {
 	open := listen(t)
 	empty := writeConfig(t, "")
-	code, out, errs := runCmd(t, "check", "--json", "--config", empty, "--log-level", "debug",
-		"rtmp://127.0.0.1:"+open+"/live/"+secret+"?txSecret=abc&txTime=5C271099")
+	txTime := strings.ToUpper(strconv.FormatInt(time.Now().Add(48*time.Hour).Unix(), 16))
+	code, out, errs := runCmd(t, "check", "--json", "--config", empty, "--log-level", "debug", "--rtmp", "off",
+		"rtmp://127.0.0.1:"+open+"/live/"+secret+"?txSecret=0123456789abcdef0123456789abcdef&txTime="+txTime)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -132,10 +134,10 @@ func TestCheckJSON(t *testing.T) {
 		t.Fatalf("got %+v; want one go target", doc)
 	}
 	r := doc.Targets[0]
-	if r.Target != "127.0.0.1" || r.URL != "rtmp://127.0.0.1:"+open+"/live/<redacted>" || r.Provider != "tencent" || len(r.Results.TCP) != 3 {
+	if r.Target != "127.0.0.1" || r.URL != "rtmp://127.0.0.1:"+open+"/live/<redacted>" || r.Provider != "tencent" || len(r.Results.TCP) != 3 || r.Results.URL == nil {
 		t.Errorf("got %+v; want target 127.0.0.1, the redacted URL, provider tencent, 3 connects", r)
 	}
-	if strings.Contains(out+errs, secret) || strings.Contains(out+errs, "5C271099") {
+	if strings.Contains(out+errs, secret) || strings.Contains(out+errs, "0123456789abcdef0123456789abcdef") {
 		t.Errorf("output or logs hold a secret:\n%s\n%s", out, errs)
 	}
 }

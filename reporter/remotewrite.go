@@ -1,0 +1,354 @@
+package reporter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/exp/api/remote"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/record"
+)
+
+// RemoteWrite sends spooled records to a Prometheus remote-write receiver (Prometheus with
+// --web.enable-remote-write-receiver, Mimir, Thanos Receive, VictoriaMetrics) as protocol 1.0:
+// a snappy-compressed prometheus.WriteRequest. 1.0 rather than 2.0 because every one of those
+// receivers takes it, and Prometheus 2.x takes nothing else.
+//
+// Each record becomes the samples of TargetSamples, stamped with the record's time, so a backlog
+// delivered after an outage lands at the times it was measured. Every request also carries the
+// agent's own series (queue, sent, retries, dropped …) stamped at send time, so that alert rules on
+// the spool work for fleets that only remote-write.
+//
+// A finding active in a target's previous record and absent from the next is sent once more with
+// value 0, so that an alert on ingestprobe_finding resolves at once instead of after the
+// receiver's staleness window (5 min in Prometheus). That memory is per process: after a restart
+// or reload, a finding that cleared in the first record is not zeroed, and its series just ends.
+type RemoteWrite struct {
+	p   *pusher
+	api *remote.API
+	m   *Metrics
+
+	// ServerDate, if set before Start, is called with every response's Date header and the local
+	// times the request was sent and its answer received: the seam for a clock-skew check.
+	ServerDate func(sent, received, date time.Time)
+
+	// active is, per target, the finding series of its last settled record (series key → labels);
+	// next is what it becomes when the batch in flight settles.
+	active, next map[string]map[string][]Label
+	lastSelf     int64 // ms timestamp of the last self-metrics samples; each send gets a later one
+}
+
+// NewRemoteWrite builds a remote_write sink from its config. url is the receiver's full write
+// endpoint, e.g. http://prometheus:9090/api/v1/write.
+func NewRemoteWrite(cfg config.Sink, m *Metrics, log *zap.Logger) (*RemoteWrite, error) {
+	if _, err := url.ParseRequestURI(cfg.URL); err != nil {
+		return nil, fmt.Errorf("remote_write sink %s: url is not a URL", cfg.Name)
+	}
+	r := &RemoteWrite{active: map[string]map[string][]Label{}}
+	p, err := newPusher("remote_write", cfg, m, log, r)
+	if err != nil {
+		return nil, err
+	}
+	r.p, r.m = p, p.m
+	// The client's own retry is switched off in effect: the retry callback cancels the request's
+	// context, and with a backoff of an hour the cancellation always wins the client's wait. The
+	// sink's loop retries instead, from the spool, with one policy for both push sinks; two
+	// retry loops would multiply attempts and escape the sink's deadline.
+	api, err := remote.NewAPI(cfg.URL,
+		remote.WithAPIHTTPClient(p.client),
+		remote.WithAPIPath(""), // cfg.URL is the whole endpoint
+		remote.WithAPIBackoff(remote.BackoffConfig{Min: time.Hour, Max: time.Hour, MaxRetries: 1}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("remote_write sink %s: url is not a URL", cfg.Name)
+	}
+	r.api = api
+	return r, nil
+}
+
+// Name of the sink: it names its spool cursor and its metrics' sink label.
+func (r *RemoteWrite) Name() string { return r.p.name }
+
+// Start delivers records from cur until ctx is done or Close has drained the queue.
+func (r *RemoteWrite) Start(ctx context.Context, cur *SpoolCursor, wake <-chan struct{}) {
+	r.p.serverDate = r.ServerDate
+	r.p.Start(ctx, cur, wake)
+}
+
+// Close delivers what is queued, at once and batch after batch, until the queue is empty, an attempt
+// fails or ctx is done; then it stops. Undelivered records stay spooled for the next start.
+func (r *RemoteWrite) Close(ctx context.Context) error { return r.p.Close(ctx) }
+
+func (r *RemoteWrite) send(ctx context.Context, batch []SpoolRecord) (pushAttempt, error) {
+	var a pushAttempt
+	req, next, bad, err := r.build(batch, r.p.now())
+	r.next, a.bad = next, bad
+	if err != nil {
+		// The self-metrics are a bonus: the records still go.
+		r.p.log.Debug("self-metrics not gathered completely", zap.Error(err))
+	}
+	if len(req.series) == 0 {
+		a.nothing = true
+		return a, nil
+	}
+	wctx, cancel := context.WithCancel(context.WithValue(ctx, attemptKey{}, &a))
+	defer cancel()
+	_, err = r.api.Write(wctx, remote.WriteV1MessageType, req, remote.WithWriteRetryCallback(func(error) { cancel() }))
+	if err != nil && a.status == 0 && a.err == nil {
+		// Never reached the transport. The client's error text is not logged: for a response it
+		// would hold the body, which may echo the token.
+		return a, fmt.Errorf("remote_write sink %s: write: %w", r.p.name, err)
+	}
+	return a, nil
+}
+
+func (r *RemoteWrite) settle() {
+	r.active, r.next = r.next, nil
+}
+
+// build turns a batch into one write request: each record's samples, zeros for findings that
+// cleared, and the agent's own series at now. It returns the finding state after the batch and how
+// many records were not decodable.
+func (r *RemoteWrite) build(batch []SpoolRecord, now time.Time) (*writeRequest, map[string]map[string][]Label, int, error) {
+	next := make(map[string]map[string][]Label, len(r.active))
+	for t, s := range r.active {
+		next[t] = s
+	}
+	w := &writeRequest{index: map[string]*rwSeries{}}
+	bad := 0
+	for _, sr := range batch {
+		var rec record.Record
+		if err := json.Unmarshal(sr.Payload, &rec); err != nil || rec.Target == "" {
+			bad++
+			continue
+		}
+		ts := rec.Time.UnixMilli()
+		findings := map[string][]Label{}
+		for _, s := range TargetSamples(rec, r.m.Interval(rec.Target)) {
+			k := w.add(s.Name, s.Labels, s.Value, ts)
+			if s.Name == mFinding {
+				findings[k] = s.Labels
+			}
+		}
+		for k, ls := range next[rec.Target] {
+			if _, still := findings[k]; !still {
+				w.add(mFinding, ls, 0, ts)
+			}
+		}
+		next[rec.Target] = findings
+	}
+	self, err := gatherSamples(r.m.Registry)
+	if len(self) > 0 {
+		// Strictly later than the last send: two sends in one millisecond would otherwise put two
+		// values at one timestamp, which receivers reject as a duplicate sample.
+		ts := max(now.UnixMilli(), r.lastSelf+1)
+		r.lastSelf = ts
+		for _, s := range self {
+			w.add(s.Name, s.Labels, s.Value, ts)
+		}
+	}
+	w.sortSamples()
+	return w, next, bad, err
+}
+
+// gatherSamples turns the agent's registry into samples, as a scrape of it would: counters, gauges
+// and untyped values as they are; summaries as quantiles, _sum and _count; histograms as
+// cumulative _bucket{le}, _sum and _count.
+func gatherSamples(g prometheus.Gatherer) ([]Sample, error) {
+	if g == nil {
+		return nil, nil
+	}
+	mfs, err := g.Gather() // on error, what could be gathered is still returned
+	var out []Sample
+	for _, mf := range mfs {
+		name := mf.GetName()
+		for _, m := range mf.GetMetric() {
+			ls := make([]Label, 0, len(m.GetLabel())+1)
+			for _, lp := range m.GetLabel() {
+				ls = append(ls, Label{lp.GetName(), lp.GetValue()})
+			}
+			add := func(n string, v float64, extra ...Label) {
+				out = append(out, Sample{Name: n, Labels: append(append([]Label(nil), ls...), extra...), Value: v})
+			}
+			switch mf.GetType() {
+			case dto.MetricType_COUNTER:
+				add(name, m.GetCounter().GetValue())
+			case dto.MetricType_GAUGE:
+				add(name, m.GetGauge().GetValue())
+			case dto.MetricType_UNTYPED:
+				add(name, m.GetUntyped().GetValue())
+			case dto.MetricType_SUMMARY:
+				s := m.GetSummary()
+				for _, q := range s.GetQuantile() {
+					add(name, q.GetValue(), Label{"quantile", formatFloat(q.GetQuantile())})
+				}
+				add(name+"_sum", s.GetSampleSum())
+				add(name+"_count", float64(s.GetSampleCount()))
+			case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
+				h := m.GetHistogram()
+				inf := false
+				for _, b := range h.GetBucket() {
+					inf = inf || math.IsInf(b.GetUpperBound(), +1)
+					add(name+"_bucket", float64(b.GetCumulativeCount()), Label{"le", formatFloat(b.GetUpperBound())})
+				}
+				if !inf {
+					add(name+"_bucket", float64(h.GetSampleCount()), Label{"le", "+Inf"})
+				}
+				add(name+"_sum", h.GetSampleSum())
+				add(name+"_count", float64(h.GetSampleCount()))
+			}
+		}
+	}
+	return out, err
+}
+
+// formatFloat writes le and quantile values as the text exposition format does.
+func formatFloat(f float64) string {
+	switch {
+	case math.IsInf(f, +1):
+		return "+Inf"
+	case math.IsInf(f, -1):
+		return "-Inf"
+	case math.IsNaN(f):
+		return "NaN"
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// The v1 wire format, encoded by hand with protowire: four small messages, and no generated code
+// or gogo runtime to carry. Field numbers from prometheus/prompb (remote.proto, types.proto):
+//
+//	WriteRequest { repeated TimeSeries timeseries = 1; }
+//	TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2; }
+//	Label        { string name = 1; string value = 2; }
+//	Sample       { double value = 1; int64 timestamp = 2; }  // timestamp in ms
+//
+// writeRequest implements the gogo-style Size/MarshalToSizedBuffer that remote.API.Write uses.
+type writeRequest struct {
+	series []*rwSeries
+	index  map[string]*rwSeries
+}
+
+type rwSeries struct {
+	labels  []Label // sorted by name, __name__ included
+	samples []rwSample
+}
+
+type rwSample struct {
+	v float64
+	t int64
+}
+
+// add appends a sample to its series, creating the series on first use, and returns the series key.
+// Labels with an empty value are left out: to Prometheus an empty label is an absent one.
+func (w *writeRequest) add(name string, labels []Label, v float64, ts int64) string {
+	ls := make([]Label, 0, len(labels)+1)
+	ls = append(ls, Label{"__name__", name})
+	for _, l := range labels {
+		if l.Value != "" && l.Name != "__name__" {
+			ls = append(ls, l)
+		}
+	}
+	// Byte order of the names, which receivers check (Mimir rejects unsorted labels); it puts
+	// __name__ first unless a label name starts with an upper-case letter.
+	sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
+	var k strings.Builder
+	for _, l := range ls {
+		k.WriteString(l.Name)
+		k.WriteByte(0xff)
+		k.WriteString(l.Value)
+		k.WriteByte(0xff)
+	}
+	key := k.String()
+	s := w.index[key]
+	if s == nil {
+		s = &rwSeries{labels: ls}
+		w.index[key] = s
+		w.series = append(w.series, s)
+	}
+	s.samples = append(s.samples, rwSample{v, ts})
+	return key
+}
+
+// sortSamples puts each series' samples in time order, as receivers append them.
+func (w *writeRequest) sortSamples() {
+	for _, s := range w.series {
+		sort.SliceStable(s.samples, func(i, j int) bool { return s.samples[i].t < s.samples[j].t })
+	}
+}
+
+func labelSize(l Label) int {
+	return protowire.SizeTag(1) + protowire.SizeBytes(len(l.Name)) + protowire.SizeTag(2) + protowire.SizeBytes(len(l.Value))
+}
+
+func sampleSize(s rwSample) int {
+	return protowire.SizeTag(1) + protowire.SizeFixed64() + protowire.SizeTag(2) + protowire.SizeVarint(uint64(s.t))
+}
+
+func (s *rwSeries) size() int {
+	n := 0
+	for _, l := range s.labels {
+		n += protowire.SizeTag(1) + protowire.SizeBytes(labelSize(l))
+	}
+	for _, x := range s.samples {
+		n += protowire.SizeTag(2) + protowire.SizeBytes(sampleSize(x))
+	}
+	return n
+}
+
+// Size is the encoded length.
+func (w *writeRequest) Size() int {
+	n := 0
+	for _, s := range w.series {
+		n += protowire.SizeTag(1) + protowire.SizeBytes(s.size())
+	}
+	return n
+}
+
+// MarshalToSizedBuffer encodes into dst, which is exactly Size() long.
+func (w *writeRequest) MarshalToSizedBuffer(dst []byte) (int, error) {
+	b := w.appendTo(dst[:0])
+	if len(b) != len(dst) {
+		return 0, fmt.Errorf("remote write: encoded %d bytes into a buffer of %d", len(b), len(dst))
+	}
+	return len(b), nil
+}
+
+// marshal returns the encoding (for tests).
+func (w *writeRequest) marshal() []byte { return w.appendTo(make([]byte, 0, w.Size())) }
+
+func (w *writeRequest) appendTo(b []byte) []byte {
+	for _, s := range w.series {
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(s.size()))
+		for _, l := range s.labels {
+			b = protowire.AppendTag(b, 1, protowire.BytesType)
+			b = protowire.AppendVarint(b, uint64(labelSize(l)))
+			b = protowire.AppendTag(b, 1, protowire.BytesType)
+			b = protowire.AppendString(b, l.Name)
+			b = protowire.AppendTag(b, 2, protowire.BytesType)
+			b = protowire.AppendString(b, l.Value)
+		}
+		for _, x := range s.samples {
+			b = protowire.AppendTag(b, 2, protowire.BytesType)
+			b = protowire.AppendVarint(b, uint64(sampleSize(x)))
+			b = protowire.AppendTag(b, 1, protowire.Fixed64Type)
+			b = protowire.AppendFixed64(b, math.Float64bits(x.v))
+			b = protowire.AppendTag(b, 2, protowire.VarintType)
+			b = protowire.AppendVarint(b, uint64(x.t))
+		}
+	}
+	return b
+}
