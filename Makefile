@@ -18,8 +18,14 @@ help:
 	@echo "make fuzz    run each fuzz test for a short while"
 	@echo "make bench   Go micro-benchmarks, then the suite of docs/performance.md (ours beside blackbox_exporter)"
 
+# A static binary (no cgo): no dynamic loader at start and no libc mapped in, which docs/performance.md
+# measured at about 4 ms less time to verdict and 1.5-2 MB less RSS. Go's own resolver is used for
+# the OS lookups, which on Linux reads the same /etc/resolv.conf and /etc/nsswitch.conf.
+# (Only here: `go test -race` needs cgo.)
+BUILD_CGO ?= 0
+
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ingestprobe
+	CGO_ENABLED=$(BUILD_CGO) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ingestprobe
 
 run: build
 	@./$(BIN) check $(URL); echo "(exit code $$?: 0 = go/warn, 1 = no-go, 2 = usage or config error)"

@@ -64,9 +64,9 @@ func TestParseProc(t *testing.T) {
 	if _, err := parseStatCPU("1234 (x) S 1 2"); err == nil {
 		t.Errorf("parseStatCPU of a short line: got no error; want one")
 	}
-	rss, hwm := parseStatusMem("Name:\tx\nVmHWM:\t   20480 kB\nVmRSS:\t   10240 kB\nThreads:\t9\n")
-	if rss != 10<<20 || hwm != 20<<20 {
-		t.Errorf("parseStatusMem: got rss %d hwm %d; want %d %d", rss, hwm, 10<<20, 20<<20)
+	m := parseStatusMem("Name:\tx\nVmHWM:\t   20480 kB\nVmRSS:\t   10240 kB\nRssAnon:\t    4096 kB\nThreads:\t9\n")
+	if m["VmRSS"] != 10<<20 || m["VmHWM"] != 20<<20 || m["RssAnon"] != 4<<20 || len(m) != 3 {
+		t.Errorf("parseStatusMem: got %v; want VmRSS %d, VmHWM %d, RssAnon %d and nothing else", m, 10<<20, 20<<20, 4<<20)
 	}
 	s, err := ReadProc(os.Getpid())
 	if err != nil || s.RSS <= 0 || s.HWM < s.RSS {
@@ -120,6 +120,7 @@ func TestCountRecords(t *testing.T) {
 	lines := `{"target":"a","time":"2026-01-01T00:00:01Z","verdict":"go","results":[{"probe":"dns"},{"probe":"tcp"},{"probe":"tcp","error":"timeout"}]}
 {"target":"b","time":"2026-01-01T00:00:05Z","verdict":"no-go","results":[{"probe":"tcp"}]}
 {"target":"c","time":"2026-01-01T00:00:09Z","verdict":"go","results":[{"probe":"rtmp"}]}
+{"target":"d","time":"2026-01-01T00:00:08Z","verdict":"go","results":[{"probe":"url"},{"probe":"rtmp"}]}
 `
 	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
 		t.Fatal(err)
@@ -129,8 +130,8 @@ func TestCountRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Records != 2 || c.Probes != 4 || c.ByProbe["tcp"] != 3 || c.ByProbe["dns"] != 1 || c.Failed != 1 || c.Verdicts["no-go"] != 1 {
-		t.Errorf("got %+v; want 2 records, 4 probes (dns 1, tcp 3), 1 failed, 1 no-go", c)
+	if c.Records != 3 || c.Probes != 5 || c.ByProbe["tcp"] != 3 || c.ByProbe["dns"] != 1 || c.ByProbe["url"] != 1 || c.Failed != 1 || c.Verdicts["no-go"] != 1 {
+		t.Errorf("got %+v; want 3 records, 5 network probes (dns 1, tcp 3, rtmp 1; the url lint listed, not counted), 1 failed, 1 no-go", c)
 	}
 }
 

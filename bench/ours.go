@@ -25,10 +25,14 @@ const (
 	scrapeTimeout  = 10 * time.Second
 )
 
+// offlineChecks are results in a record that send nothing on the network (the URL doctor's
+// lint): listed in ByProbe, not counted as probes.
+var offlineChecks = []string{"url"}
+
 // RecordCounts is what the agent's JSON lines say it did.
 type RecordCounts struct {
 	Records  int            `json:"records"`
-	Probes   int            `json:"probes"`
+	Probes   int            `json:"probes"` // network probes: offline checks are not counted
 	ByProbe  map[string]int `json:"by_probe"`
 	Failed   int            `json:"failed"` // probe results with an error class
 	Verdicts map[string]int `json:"verdicts"`
@@ -72,8 +76,11 @@ func CountRecords(path string, from, to time.Time) (RecordCounts, error) {
 		c.Records++
 		c.Verdicts[rec.Verdict]++
 		for _, r := range rec.Results {
-			c.Probes++
 			c.ByProbe[r.Probe]++
+			if slices.Contains(offlineChecks, r.Probe) {
+				continue
+			}
+			c.Probes++
 			if r.Error != "" {
 				c.Failed++
 			}
@@ -184,6 +191,9 @@ func tail(s string, n int) string {
 type OursFootprint struct {
 	Footprint
 	Counts RecordCounts `json:"counts"`
+	Sinks  []string     `json:"sinks"`
+	// PushRequests is what the push sinks delivered to the collector during the steady run.
+	PushRequests int64 `json:"push_requests"`
 }
 
 // idleSettle is how long a process is left alone before its idle RSS is read: the Go runtime and
@@ -192,8 +202,14 @@ const idleSettle = 2 * time.Second
 
 // MeasureOurs runs the agent twice: first with every target scheduled a day away (idle RSS), then
 // at interval for dur, scraping its /metrics every interval like a Prometheus server would.
-func MeasureOurs(ctx context.Context, bin string, w *World, dir string, interval, dur time.Duration, targets int) (OursFootprint, error) {
-	var out OursFootprint
+func MeasureOurs(ctx context.Context, bin string, w *World, dir string, interval, dur time.Duration, targets int, push []string, col *Collector) (OursFootprint, error) {
+	out := OursFootprint{Sinks: append([]string{"jsonl", "prometheus"}, push...)}
+	colURL := ""
+	if col != nil {
+		colURL = col.URL
+	} else {
+		push = nil
+	}
 	run := func(name string, iv time.Duration, body func(p *AgentProcess, metricsURL, jsonl string) error) error {
 		port, err := freeTCPPort()
 		if err != nil {
@@ -206,7 +222,7 @@ func MeasureOurs(ctx context.Context, bin string, w *World, dir string, interval
 		jsonl := filepath.Join(d, "records.jsonl")
 		listen := fmt.Sprintf("127.0.0.1:%d", port)
 		cfg := w.AgentConfig(AgentConfig{Interval: iv, Timeout: min(5*time.Second, iv/2), StateDir: filepath.Join(d, "state"),
-			JSONLPath: jsonl, MetricsListen: listen, Targets: targets})
+			JSONLPath: jsonl, MetricsListen: listen, Targets: targets, Push: push, Collector: colURL})
 		cfgPath := filepath.Join(d, "config.toml")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return err
@@ -233,6 +249,10 @@ func MeasureOurs(ctx context.Context, bin string, w *World, dir string, interval
 		return out, fmt.Errorf("ours idle: %w", err)
 	}
 	err = run("steady", interval, func(p *AgentProcess, metricsURL, jsonl string) error {
+		var req0 int64
+		if col != nil {
+			req0 = col.Requests()
+		}
 		smp := StartSampler(p.Pid(), time.Second)
 		sctx, cancel := context.WithTimeout(ctx, dur)
 		defer cancel()
@@ -264,6 +284,9 @@ func MeasureOurs(ctx context.Context, bin string, w *World, dir string, interval
 		}
 		out.Counts = counts
 		out.Footprint = footprintOf(idleRSS, samples, counts.Probes)
+		if col != nil {
+			out.PushRequests = col.Requests() - req0
+		}
 		if scrapes == 0 {
 			return errors.New("ours: /metrics never answered during the run")
 		}

@@ -21,6 +21,9 @@ type ProcSample struct {
 	CPU time.Duration // utime + stime of all threads
 	RSS int64         // VmRSS, bytes
 	HWM int64         // VmHWM (peak RSS so far), bytes
+	// RSS split: anonymous (heap, stacks, runtime) and file-backed (the binary's own pages, shared
+	// with the page cache).
+	Anon, File int64
 }
 
 // ReadProc reads utime+stime from /proc/<pid>/stat and VmRSS, VmHWM from /proc/<pid>/status.
@@ -37,7 +40,8 @@ func ReadProc(pid int) (ProcSample, error) {
 	if err != nil {
 		return s, err
 	}
-	s.RSS, s.HWM = parseStatusMem(string(status))
+	m := parseStatusMem(string(status))
+	s.RSS, s.HWM, s.Anon, s.File = m["VmRSS"], m["VmHWM"], m["RssAnon"], m["RssFile"]
 	return s, nil
 }
 
@@ -63,28 +67,19 @@ func parseStatCPU(stat string) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
-// parseStatusMem reads VmRSS and VmHWM (kB in the file) as bytes; a missing line reads as 0.
-func parseStatusMem(status string) (rss, hwm int64) {
+// parseStatusMem reads the "kB" lines of /proc/<pid>/status (VmRSS, VmHWM, RssAnon …) as bytes.
+func parseStatusMem(status string) map[string]int64 {
+	m := map[string]int64{}
 	for _, line := range strings.Split(status, "\n") {
 		k, v, ok := strings.Cut(line, ":")
-		if !ok {
+		if !ok || !strings.HasSuffix(v, " kB") {
 			continue
 		}
-		var dst *int64
-		switch k {
-		case "VmRSS":
-			dst = &rss
-		case "VmHWM":
-			dst = &hwm
-		default:
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if err == nil {
-			*dst = kb << 10
+		if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, " kB")), 10, 64); err == nil {
+			m[k] = kb << 10
 		}
 	}
-	return rss, hwm
+	return m
 }
 
 // Sampler reads a process's /proc figures every period until stopped.
@@ -147,10 +142,13 @@ func (s *Sampler) Stop() ([]ProcSample, error) {
 type Footprint struct {
 	IdleRSSMB   float64 `json:"idle_rss_mb"`   // before any probe
 	SteadyRSSMB float64 `json:"steady_rss_mb"` // median VmRSS over the second half of the window
-	PeakRSSMB   float64 `json:"peak_rss_mb"`   // VmHWM at the end
-	CPUSeconds  float64 `json:"cpu_seconds"`   // utime+stime used in the window
-	WallSeconds float64 `json:"wall_seconds"`
-	Probes      int     `json:"probes"` // probes completed in the window
+	// SteadyAnonMB and SteadyFileMB split SteadyRSSMB (medians of RssAnon and RssFile).
+	SteadyAnonMB float64 `json:"steady_anon_mb"`
+	SteadyFileMB float64 `json:"steady_file_mb"`
+	PeakRSSMB    float64 `json:"peak_rss_mb"` // VmHWM at the end
+	CPUSeconds   float64 `json:"cpu_seconds"` // utime+stime used in the window
+	WallSeconds  float64 `json:"wall_seconds"`
+	Probes       int     `json:"probes"` // probes completed in the window
 	// CPUPerProbeMS is CPUSeconds/Probes in milliseconds; CPUPercent is of one core.
 	CPUPerProbeMS float64 `json:"cpu_per_probe_ms"`
 	CPUPercent    float64 `json:"cpu_percent"`
@@ -162,17 +160,21 @@ const mb = 1 << 20
 // process's idle RSS.
 func footprintOf(idleRSS int64, samples []ProcSample, probes int) Footprint {
 	first, last := samples[0], samples[len(samples)-1]
-	var rss []float64
+	var rss, anon, file []float64
 	for _, s := range samples[len(samples)/2:] {
 		rss = append(rss, float64(s.RSS))
+		anon = append(anon, float64(s.Anon))
+		file = append(file, float64(s.File))
 	}
 	f := Footprint{
-		IdleRSSMB:   float64(idleRSS) / mb,
-		SteadyRSSMB: Median(rss) / mb,
-		PeakRSSMB:   float64(last.HWM) / mb,
-		CPUSeconds:  (last.CPU - first.CPU).Seconds(),
-		WallSeconds: last.At.Sub(first.At).Seconds(),
-		Probes:      probes,
+		IdleRSSMB:    float64(idleRSS) / mb,
+		SteadyRSSMB:  Median(rss) / mb,
+		SteadyAnonMB: Median(anon) / mb,
+		SteadyFileMB: Median(file) / mb,
+		PeakRSSMB:    float64(last.HWM) / mb,
+		CPUSeconds:   (last.CPU - first.CPU).Seconds(),
+		WallSeconds:  last.At.Sub(first.At).Seconds(),
+		Probes:       probes,
 	}
 	if probes > 0 {
 		f.CPUPerProbeMS = f.CPUSeconds * 1000 / float64(probes)

@@ -30,7 +30,7 @@ const (
 // AllPhases runs everything.
 var AllPhases = []string{PhasePreflight, PhaseFootprint, PhaseTiming, PhaseScale, PhaseSpool}
 
-// Options size the run. Zero values take the sizes of issue #7 (Full).
+// Options size the run; Full has the sizes of issue #7.
 type Options struct {
 	Bin   string // the ingestprobe binary
 	Repo  string // the module root, for the spool benchmarks
@@ -51,7 +51,10 @@ type Options struct {
 	ScaleInterval  time.Duration
 	ScaleDuration  time.Duration
 	SpoolBenchtime string
-	Log            func(format string, args ...any)
+	// Push are the push sinks the agent runs besides jsonl and prometheus, delivering to a
+	// collector in this process: "all-in" means the spool and the senders are measured too.
+	Push []string
+	Log  func(format string, args ...any)
 }
 
 // Full are the sizes of issue #7: about five minutes of measuring.
@@ -63,6 +66,7 @@ func Full() Options {
 		TimingSamples: 2000,
 		ScaleTargets:  2000, ScaleAddrs: 50, ScaleInterval: 30 * time.Second, ScaleDuration: 65 * time.Second,
 		SpoolBenchtime: "2s",
+		Push:           []string{"http", "remote_write"},
 	}
 }
 
@@ -75,6 +79,7 @@ func Smoke() Options {
 		TimingSamples: 30,
 		ScaleTargets:  20, ScaleAddrs: 4, ScaleInterval: time.Second, ScaleDuration: 2500 * time.Millisecond,
 		SpoolBenchtime: "1x",
+		Push:           []string{"http", "remote_write"},
 	}
 }
 
@@ -189,10 +194,19 @@ func Run(ctx context.Context, o Options) (r Report) {
 			r.PreflightDropped = &p
 		}
 	}
+	var col *Collector
+	if w != nil && len(o.Push) > 0 && (want(PhaseFootprint) || want(PhaseScale)) {
+		var err error
+		if col, err = StartCollector(); err != nil {
+			logf("collector: %v; push sinks left out", err)
+		} else {
+			defer col.Close()
+		}
+	}
 	var bb *Blackbox
 	if w != nil && want(PhaseFootprint) {
 		begin(PhaseFootprint)
-		if f, err := MeasureOurs(ctx, o.Bin, w, o.Dir, o.FootInterval, o.FootDuration, o.FootTargets); err != nil {
+		if f, err := MeasureOurs(ctx, o.Bin, w, o.Dir, o.FootInterval, o.FootDuration, o.FootTargets, o.Push, col); err != nil {
 			fail("footprint_ours", err)
 		} else {
 			r.Ours = &f
@@ -229,7 +243,7 @@ func Run(ctx context.Context, o Options) (r Report) {
 	}
 	if w != nil && want(PhaseScale) {
 		begin(PhaseScale)
-		if s, err := MeasureScale(ctx, w, o.Dir, o.ScaleTargets, o.ScaleInterval, o.ScaleDuration); err != nil {
+		if s, err := MeasureScale(ctx, w, o.Dir, o.ScaleTargets, o.ScaleInterval, o.ScaleDuration, o.Push, col); err != nil {
 			fail(PhaseScale, err)
 		} else {
 			r.Scale = &s
@@ -324,9 +338,16 @@ func (r Report) WriteTable(w io.Writer) {
 			bf = b.Footprint
 			bProbes = fmt.Sprintf("%d (%s; %d failed, %d errors)", b.Probes, byProbe(b.Scrapes.ByModule), b.Scrapes.Failed, b.Scrapes.Errors)
 		}
+		sinks := "–"
+		if o != nil {
+			sinks = fmt.Sprintf("%s (%d pushes)", strings.Join(o.Sinks, ", "), o.PushRequests)
+		}
 		row("2", fmt.Sprintf("probes completed in the window (%.0f s)", max(of.WallSeconds, bf.WallSeconds)), oProbes, bProbes, "–", "–")
+		row("2", "reporting", sinks, "scraped per probe", "all-in", "–")
 		row("2", "idle RSS, MB", f1(of.IdleRSSMB), f1(bf.IdleRSSMB), "–", "–")
-		row("2", "steady RSS, MB (median, second half)", f1(of.SteadyRSSMB), f1(bf.SteadyRSSMB), fmt.Sprintf("≤ %d MB", targetSteadyRSSMB), met(of.SteadyRSSMB <= targetSteadyRSSMB))
+		row("2", "steady RSS, MB (median, second half); of it anonymous + file-backed",
+			fmt.Sprintf("%s (%s + %s)", f1(of.SteadyRSSMB), f1(of.SteadyAnonMB), f1(of.SteadyFileMB)),
+			fmt.Sprintf("%s (%s + %s)", f1(bf.SteadyRSSMB), f1(bf.SteadyAnonMB), f1(bf.SteadyFileMB)), fmt.Sprintf("≤ %d MB", targetSteadyRSSMB), met(of.SteadyRSSMB <= targetSteadyRSSMB))
 		row("2", "peak RSS (VmHWM), MB", f1(of.PeakRSSMB), f1(bf.PeakRSSMB), "–", "–")
 		ratio := of.CPUPerProbeMS / bf.CPUPerProbeMS
 		row("2", fmt.Sprintf("CPU per probe, ms (ours ÷ theirs = %s)", f2(ratio)), f2(of.CPUPerProbeMS)+" ms", f2(bf.CPUPerProbeMS)+" ms",
@@ -342,8 +363,11 @@ func (r Report) WriteTable(w io.Writer) {
 		row("4", fmt.Sprintf("reported TCP connect − bare connect(2), µs, median (%d pairs, %s)", t.Samples, t.Target),
 			f1(t.OursOverheadUS.P50), f1(bbP50), fmt.Sprintf("≤ %d µs", targetOverheadP50US), met(t.OursOverheadUS.P50 <= targetOverheadP50US))
 		row("4", "same, p99, µs", f1(t.OursOverheadUS.P99), f1(bbP99), fmt.Sprintf("≤ %d µs", targetOverheadP99US), met(t.OursOverheadUS.P99 <= targetOverheadP99US))
-		row("4", "reference: bare connect(2) p50 / p99, µs; kernel TCP_INFO RTT p50 / p99, µs",
-			fmt.Sprintf("%s / %s; RTT %s / %s", f1(t.BareUS.P50), f1(t.BareUS.P99), f0(t.TCPInfoRTTUS.P50), f0(t.TCPInfoRTTUS.P99)), "–", "–", "–")
+		row("4", "reported connect p50 / p99, µs (beside: the bare connect(2) of the same pairs)",
+			fmt.Sprintf("%s / %s (bare %s / %s)", f1(t.OursUS.P50), f1(t.OursUS.P99), f1(t.BareUS.P50), f1(t.BareUS.P99)),
+			fmt.Sprintf("%s / %s (bare %s / %s)", f1(t.BlackboxUS.P50), f1(t.BlackboxUS.P99), f1(t.BlackboxBareUS.P50), f1(t.BlackboxBareUS.P99)), "–", "–")
+		row("4", "same connection: reported connect − kernel TCP_INFO RTT, µs, p50 / p99 (RTT p50 / p99)",
+			fmt.Sprintf("%s / %s (RTT %s / %s)", f1(t.OursOverRTTUS.P50), f1(t.OursOverRTTUS.P99), f0(t.OursRTTUS.P50), f0(t.OursRTTUS.P99)), "–", "–", "–")
 	}
 	if s := r.Scale; s != nil {
 		row("3", fmt.Sprintf("scale: %d targets every %.0f s, %d runs: schedule lag p50 / p99 / max, ms", s.Targets, s.IntervalS, s.Runs),

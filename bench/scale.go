@@ -51,7 +51,7 @@ const envScaleJob = "IPBENCH_SCALE_JOB"
 // in a child process over the world's first targets for dur, recording every run's lag through the
 // scheduler's Lag callback. The child is this binary again: its memory and CPU are the agent's
 // alone, not the harness's.
-func MeasureScale(ctx context.Context, w *World, dir string, targets int, interval, dur time.Duration) (Scale, error) {
+func MeasureScale(ctx context.Context, w *World, dir string, targets int, interval, dur time.Duration, push []string, col *Collector) (Scale, error) {
 	var out Scale
 	port, err := freeTCPPort()
 	if err != nil {
@@ -62,8 +62,12 @@ func MeasureScale(ctx context.Context, w *World, dir string, targets int, interv
 		return out, err
 	}
 	job := scaleJob{Config: filepath.Join(dir, "scale.toml"), JSONL: filepath.Join(dir, "scale-records.jsonl"), Duration: dur}
-	text := w.AgentConfig(AgentConfig{Interval: interval, Timeout: min(5*time.Second, interval/2), StateDir: state,
-		JSONLPath: job.JSONL, MetricsListen: fmt.Sprintf("127.0.0.1:%d", port), Targets: targets})
+	ac := AgentConfig{Interval: interval, Timeout: min(5*time.Second, interval/2), StateDir: state,
+		JSONLPath: job.JSONL, MetricsListen: fmt.Sprintf("127.0.0.1:%d", port), Targets: targets}
+	if col != nil {
+		ac.Push, ac.Collector = push, col.URL
+	}
+	text := w.AgentConfig(ac)
 	if err := os.WriteFile(job.Config, []byte(text), 0o644); err != nil {
 		return out, err
 	}

@@ -55,8 +55,13 @@ type Timing struct {
 	OursUS       Dist   `json:"ours_connect_us"`
 	// OursOverheadUS is ours minus the bare connect just before it, pair by pair.
 	OursOverheadUS Dist `json:"ours_overhead_us"`
+	// OursRTTUS is the kernel's RTT of the probe's own connection (rtt_seconds), and
+	// OursOverRTTUS its connect_seconds minus that: the same connection seen from both sides.
+	OursRTTUS     Dist `json:"ours_rtt_us"`
+	OursOverRTTUS Dist `json:"ours_over_rtt_us"`
 	// Blackbox: probe_duration_seconds of its tcp_connect module, and its excess over the bare
-	// connect just before it. Empty when blackbox_exporter did not run.
+	// connect just before it (a pass of its own). Empty when blackbox_exporter did not run.
+	BlackboxBareUS     Dist `json:"blackbox_bare_connect_us"`
 	BlackboxUS         Dist `json:"blackbox_us"`
 	BlackboxOverheadUS Dist `json:"blackbox_overhead_us"`
 	Errors             int  `json:"errors"`
@@ -66,16 +71,20 @@ type Timing struct {
 // listener's first accepts.
 const timingWarmup = 20
 
-// MeasureTiming makes n rounds of (bare, ours[, bare, blackbox]) connects to ap.
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+
+// MeasureTiming makes n pairs of (bare connect, our probe) to ap, then, when bb is set, n pairs of
+// (bare connect, blackbox_exporter probe). The two passes are apart so that each bare connect runs
+// in the same conditions as its partner: right after an HTTP request to blackbox_exporter, a
+// connect is slower, and interleaving all four would charge that to our pairs too.
 func MeasureTiming(ctx context.Context, ap netip.AddrPort, n int, bb *Blackbox) (Timing, error) {
 	out := Timing{Target: ap.String()}
-	var bare, rtt, ours, oursOver, bbv, bbOver []float64
-	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+	var bare, rtt, ours, oursOver, oursRTT, oursOverRTT []float64
 	for i := range n + timingWarmup {
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
-		b1, r1, err := BareConnect(ap)
+		b, r, err := BareConnect(ap)
 		if err != nil {
 			out.Errors++
 			continue
@@ -87,39 +96,52 @@ func MeasureTiming(ctx context.Context, ap netip.AddrPort, n int, bb *Blackbox) 
 			out.Errors++
 			continue
 		}
-		o := res.ConnectSeconds * 1e6
-		var b2 time.Duration
-		var bp BlackboxProbe
-		if bb != nil {
-			if b2, _, err = BareConnect(ap); err == nil {
-				bp, err = bb.Probe(ctx, "tcp_connect", ap.String())
-			}
-			if err != nil || !bp.Success {
-				out.Errors++
-				continue
-			}
-		}
 		if i < timingWarmup {
 			continue
 		}
-		bare = append(bare, us(b1))
-		if r1 > 0 {
-			rtt = append(rtt, us(r1))
+		o := res.ConnectSeconds * 1e6
+		bare = append(bare, us(b))
+		if r > 0 {
+			rtt = append(rtt, us(r))
 		}
 		ours = append(ours, o)
-		oursOver = append(oursOver, o-us(b1))
-		if bb != nil {
-			bbv = append(bbv, bp.DurationSeconds*1e6)
-			bbOver = append(bbOver, bp.DurationSeconds*1e6-us(b2))
+		oursOver = append(oursOver, o-us(b))
+		if res.RTTSeconds > 0 {
+			oursRTT = append(oursRTT, res.RTTSeconds*1e6)
+			oursOverRTT = append(oursOverRTT, o-res.RTTSeconds*1e6)
 		}
 	}
 	out.Samples = len(ours)
 	out.BareUS, out.TCPInfoRTTUS, out.OursUS, out.OursOverheadUS = DistOf(bare), DistOf(rtt), DistOf(ours), DistOf(oursOver)
-	if bb != nil {
-		out.BlackboxUS, out.BlackboxOverheadUS = DistOf(bbv), DistOf(bbOver)
-	}
+	out.OursRTTUS, out.OursOverRTTUS = DistOf(oursRTT), DistOf(oursOverRTT)
 	if out.Samples == 0 {
 		return out, fmt.Errorf("timing: no successful round out of %d", n)
 	}
+	if bb == nil {
+		return out, nil
+	}
+	var bbBare, bbv, bbOver []float64
+	for i := range n + timingWarmup {
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		b, _, err := BareConnect(ap)
+		if err != nil {
+			out.Errors++
+			continue
+		}
+		p, err := bb.Probe(ctx, "tcp_connect", ap.String())
+		if err != nil || !p.Success {
+			out.Errors++
+			continue
+		}
+		if i < timingWarmup {
+			continue
+		}
+		bbBare = append(bbBare, us(b))
+		bbv = append(bbv, p.DurationSeconds*1e6)
+		bbOver = append(bbOver, p.DurationSeconds*1e6-us(b))
+	}
+	out.BlackboxBareUS, out.BlackboxUS, out.BlackboxOverheadUS = DistOf(bbBare), DistOf(bbv), DistOf(bbOver)
 	return out, nil
 }

@@ -96,6 +96,9 @@ type AgentConfig struct {
 	MetricsListen     string // "" = no prometheus sink
 	Concurrency       int    // 0 = the default
 	Targets           int    // how many of the world's targets; 0 = all
+	// Push lists push sinks ("http", "remote_write") sending to Collector, a base URL.
+	Push      []string
+	Collector string
 }
 
 // AgentConfig writes an ingestprobe config for the world. The RTMP and ICMP probes are left at
@@ -120,6 +123,13 @@ func (w *World) AgentConfig(c AgentConfig) string {
 	}
 	if c.MetricsListen != "" {
 		fmt.Fprintf(&b, "\n[[sinks]]\ntype = \"prometheus\"\nlisten = %q\n", c.MetricsListen)
+	}
+	for _, p := range c.Push {
+		path := CollectorHTTPPath
+		if p == "remote_write" {
+			path = CollectorRemoteWritePath
+		}
+		fmt.Fprintf(&b, "\n[[sinks]]\ntype = %q\nurl = %q\n", p, c.Collector+path)
 	}
 	return b.String()
 }
