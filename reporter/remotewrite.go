@@ -27,9 +27,10 @@ import (
 // receivers takes it, and Prometheus 2.x takes nothing else.
 //
 // Each record becomes the samples of TargetSamples, stamped with the record's time, so a backlog
-// delivered after an outage lands at the times it was measured. Every request also carries the
-// agent's own series (queue, sent, retries, dropped …) stamped at send time, so that alert rules on
-// the spool work for fleets that only remote-write.
+// delivered after an outage lands at the times it was measured. A request also carries the agent's
+// own series (queue, sent, retries, dropped …) stamped at send time, so that alert rules on the
+// spool work for fleets that only remote-write — at most every selfMetricsEvery, not with every
+// request (see there).
 //
 // A finding active in a target's previous record and absent from the next is sent once more with
 // value 0, so that an alert on ingestprobe_finding resolves at once instead of after the
@@ -47,8 +48,17 @@ type RemoteWrite struct {
 	// active is, per target, the finding series of its last settled record (series key → labels);
 	// next is what it becomes when the batch in flight settles.
 	active, next map[string]map[string][]Label
-	lastSelf     int64 // ms timestamp of the last self-metrics samples; each send gets a later one
+	lastSelf     int64     // ms timestamp of the last self-metrics samples; each send gets a later one
+	lastSelfAt   time.Time // when the self-metrics were last gathered
 }
+
+// selfMetricsEvery spaces the agent's own series in the requests. Gathering them costs O(targets)
+// (ingestprobe_target_runs_total has a series per target, and the process collector reads /proc),
+// and requests go out as records arrive: with the self-metrics in every request, remote_write cost
+// four times as much CPU as all the probing at 2,000 targets (docs/performance.md). 15 s is
+// Prometheus's common scrape interval: the alert rules on these series see the same resolution as
+// when /metrics is scraped.
+const selfMetricsEvery = 15 * time.Second
 
 // NewRemoteWrite builds a remote_write sink from its config. url is the receiver's full write
 // endpoint, e.g. http://prometheus:9090/api/v1/write.
@@ -149,7 +159,12 @@ func (r *RemoteWrite) build(batch []SpoolRecord, now time.Time) (*writeRequest, 
 		}
 		next[rec.Target] = findings
 	}
-	self, err := gatherSamples(r.m.Registry)
+	var self []Sample
+	var err error
+	if r.lastSelfAt.IsZero() || now.Sub(r.lastSelfAt) >= selfMetricsEvery {
+		self, err = gatherSamples(r.m.Registry)
+		r.lastSelfAt = now
+	}
 	if len(self) > 0 {
 		// Strictly later than the last send: two sends in one millisecond would otherwise put two
 		// values at one timestamp, which receivers reject as a duplicate sample.

@@ -284,8 +284,16 @@ func TestRemoteWrite(t *testing.T) {
 				t.Errorf("request %d: labels %v: want __name__ first", i, names)
 			}
 		}
-		// The agent's own series ride along, at send time, strictly later each request.
+		// The agent's own series ride along, at send time, on the first request; the clock stands
+		// still here, so the later ones (within selfMetricsEvery) carry none
+		// (TestRemoteWriteSelfMetricsSpaced covers their return).
 		self := find(q.series, "ingestprobe_reporter_sent_total", map[string]string{"sink": "rw"})
+		if i > 0 {
+			if len(self) != 0 {
+				t.Errorf("request %d, at the same time as the first: self-metric sent_total: got %v; want none", i, self)
+			}
+			continue
+		}
 		if len(self) != 1 || len(self[0].Samples) != 1 || self[0].Samples[0].Timestamp <= lastSelf {
 			t.Errorf("request %d: self-metric sent_total: got %v; want one sample later than %d", i, self, lastSelf)
 		} else {
@@ -448,5 +456,54 @@ func TestGatherSamples(t *testing.T) {
 	}
 	if !slices.Equal(lines, want) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestRemoteWriteSelfMetricsSpaced: the agent's own series go with the first request and then at
+// most every selfMetricsEvery, however many requests are sent in between; each record's own
+// series go every time.
+func TestRemoteWriteSelfMetricsSpaced(t *testing.T) {
+	rig := newPushRig(t, "rw", SpoolOptions{})
+	r, err := NewRemoteWrite(rig.sinkConfig(config.SinkRemoteWrite, "http://127.0.0.1:1/api/v1/write"), rig.m, rig.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := Marshal(rwRecord(1, nil, map[int]bool{1935: true, 443: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := []SpoolRecord{{Seq: 1, Time: pushT0, Payload: payload}}
+	has := func(w *writeRequest, name string) bool {
+		for _, s := range w.series {
+			for _, l := range s.labels {
+				if l.Name == "__name__" && l.Value == name {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	tests := []struct {
+		after    time.Duration
+		wantSelf bool
+	}{
+		{0, true},
+		{time.Second, false},
+		{selfMetricsEvery - time.Millisecond, false},
+		{selfMetricsEvery, true},
+		{selfMetricsEvery + time.Second, false},
+		{3 * selfMetricsEvery, true},
+	}
+	for _, tt := range tests {
+		w, _, bad, err := r.build(batch, pushT0.Add(tt.after))
+		if err != nil || bad != 0 {
+			t.Fatalf("build at +%s: %v, %d bad", tt.after, err, bad)
+		}
+		if got := has(w, "ingestprobe_build_info"); got != tt.wantSelf {
+			t.Errorf("request at +%s: self-metrics included: got %v; want %v", tt.after, got, tt.wantSelf)
+		}
+		if !has(w, "ingestprobe_target_verdict") {
+			t.Errorf("request at +%s: the record's own series missing", tt.after)
+		}
 	}
 }
