@@ -177,6 +177,7 @@ func seams(p *pusher, tm *fakeTimer, now time.Time) {
 	p.after = tm.after
 	p.jitter = func(n int64) int64 { return n / 2 }
 	p.now = func() time.Time { return now }
+	p.spacing = 0 // the clock stands still here: spacing is TestPushSpacing's
 }
 
 // reply is one scripted collector answer.
@@ -309,5 +310,55 @@ func TestBackoffFullJitter(t *testing.T) {
 	p.jitter = func(n int64) int64 { return n - 1 }
 	if d := p.backoff(1000); d != retryCap-1 {
 		t.Errorf("failure 1000: got %v; want %v (no overflow)", d, retryCap-1)
+	}
+}
+
+// TestPushSpacing: while records trickle in, a push sink starts at most one request per spacing,
+// and that request carries what arrived meanwhile; the first record after a quiet spell, a full
+// batch, and what is queued at Close go at once. The spacing is long (2 s) so that "at once" is
+// unmistakable on a loaded machine.
+func TestPushSpacing(t *testing.T) {
+	const spacing = 2 * time.Second
+	col := &ndjsonCollector{}
+	srv := newServer(t, scriptedHandler(nil, col.record))
+	rig := newPushRig(t, "collector", SpoolOptions{})
+	h := newTestHTTP(t, rig, srv.URL+"/ingest", func(c *config.Sink) { c.BatchSize = 3 })
+	h.p.spacing = spacing
+	rig.start(h)
+
+	t0 := time.Now()
+	rig.add(pushRecord(1, "main"))
+	waitFor(t, "record 1 acknowledged", func() bool { return rig.cur.Acked() == 1 })
+	if d := time.Since(t0); d >= spacing {
+		t.Errorf("first record: acknowledged after %s; want at once (< %s)", d, spacing)
+	}
+	rig.add(pushRecord(2, "main"))
+	rig.add(pushRecord(3, "main"))
+	waitFor(t, "records 2 and 3 acknowledged", func() bool { return rig.cur.Acked() == 3 })
+	if d := time.Since(t0); d < spacing {
+		t.Errorf("records 2 and 3: acknowledged %s after the first request; want at least %s", d, spacing)
+	}
+	t1 := time.Now()
+	rig.add(pushRecord(4, "main"), pushRecord(5, "main"), pushRecord(6, "main"))
+	waitFor(t, "a full batch acknowledged", func() bool { return rig.cur.Acked() == 6 })
+	if d := time.Since(t1); d >= spacing {
+		t.Errorf("full batch: acknowledged after %s; want at once (< %s)", d, spacing)
+	}
+	rig.add(pushRecord(7, "main")) // now waits for the spacing …
+	t2 := time.Now()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := h.Close(ctx); err != nil { // … which Close cuts short
+		t.Fatal(err)
+	}
+	if d := time.Since(t2); d >= spacing || rig.cur.Acked() != 7 {
+		t.Errorf("close: record 7 acknowledged %v after %s; want it delivered at once (< %s)", rig.cur.Acked() == 7, d, spacing)
+	}
+	var sizes []int
+	for _, r := range col.requests() {
+		sizes = append(sizes, len(r.ids))
+	}
+	if fmt.Sprint(sizes) != "[1 2 3 1]" {
+		t.Errorf("records per request: got %v; want [1 2 3 1]", sizes)
 	}
 }
