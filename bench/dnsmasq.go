@@ -42,8 +42,23 @@ type DNSServer struct {
 }
 
 // StartDNS starts dnsmasq on 127.0.0.1 at a free port, answering A records for names (name →
-// address), and waits until it answers.
+// address), and waits until it answers. A port taken between choosing it and dnsmasq binding it
+// (anything on the machine may open a socket meanwhile) costs a retry on another port.
 func StartDNS(ctx context.Context, dir string, names map[string]netip.Addr) (*DNSServer, error) {
+	var err error
+	for range 5 {
+		var s *DNSServer
+		if s, err = startDNS(ctx, dir, names); err == nil {
+			return s, nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, err
+}
+
+func startDNS(ctx context.Context, dir string, names map[string]netip.Addr) (*DNSServer, error) {
 	bin, err := LookTool("dnsmasq")
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w (apt-get install dnsmasq-base)", err)
@@ -68,7 +83,8 @@ func StartDNS(ctx context.Context, dir string, names map[string]netip.Addr) (*DN
 	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(dir, "dnsmasq.log"))
+	logPath := filepath.Join(dir, "dnsmasq.log")
+	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
@@ -84,16 +100,15 @@ func StartDNS(ctx context.Context, dir string, names map[string]netip.Addr) (*DN
 		_ = cmd.Wait()
 		close(s.done)
 	}()
-	var probe string
-	for _, n := range keys {
-		probe = n
-		break
+	probe := ""
+	if len(keys) > 0 {
+		probe = keys[0]
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		select {
 		case <-s.done:
-			log, _ := os.ReadFile(filepath.Join(dir, "dnsmasq.log"))
+			log, _ := os.ReadFile(logPath)
 			return nil, fmt.Errorf("dns: dnsmasq exited: %s", strings.TrimSpace(string(log)))
 		default:
 		}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -43,7 +44,11 @@ type scaleJob struct {
 	Config   string        `json:"config"` // path of the agent config
 	JSONL    string        `json:"jsonl"`
 	Duration time.Duration `json:"duration"`
+	Profile  string        `json:"profile,omitempty"` // write a CPU profile of the run here
 }
+
+// ScaleProfile, when set, is where the scale phase writes a CPU profile of the agent (pprof).
+var ScaleProfile string
 
 const envScaleJob = "IPBENCH_SCALE_JOB"
 
@@ -61,7 +66,7 @@ func MeasureScale(ctx context.Context, w *World, dir string, targets int, interv
 	if err := os.MkdirAll(state, 0o755); err != nil {
 		return out, err
 	}
-	job := scaleJob{Config: filepath.Join(dir, "scale.toml"), JSONL: filepath.Join(dir, "scale-records.jsonl"), Duration: dur}
+	job := scaleJob{Config: filepath.Join(dir, "scale.toml"), JSONL: filepath.Join(dir, "scale-records.jsonl"), Duration: dur, Profile: ScaleProfile}
 	ac := AgentConfig{Interval: interval, Timeout: min(5*time.Second, interval/2), StateDir: state,
 		JSONLPath: job.JSONL, MetricsListen: fmt.Sprintf("127.0.0.1:%d", port), Targets: targets}
 	if col != nil {
@@ -132,6 +137,17 @@ func runScale(ctx context.Context, job scaleJob) (Scale, error) {
 		},
 	}
 	runtime.GC()
+	if job.Profile != "" {
+		f, err := os.Create(job.Profile)
+		if err != nil {
+			return out, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return out, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	smp := StartSampler(os.Getpid(), time.Second)
 	dctx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
