@@ -141,3 +141,37 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestNameMatchers: the hand-written name and label checks accept exactly what their regexps say.
+func TestNameMatchers(t *testing.T) {
+	long := strings.Repeat("a", 64)
+	tests := []struct {
+		s           string
+		name, label bool
+	}{
+		{"main-ingest", true, false},
+		{"enc1.berlin_2", true, false},
+		{"venue", true, true},
+		{"_venue", false, true},
+		{"Venue_2", true, true},
+		{"9lives", true, false},
+		{"-x", false, false},
+		{".x", false, false},
+		{"", false, false},
+		{"a b", false, false},
+		{"ümlaut", false, false},
+		{"a/b", false, false},
+		{long, true, true},
+		{long + "a", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.s, func(t *testing.T) {
+			if got := nameRE.MatchString(tt.s); got != tt.name {
+				t.Errorf("name %q: got %v; want %v", tt.s, got, tt.name)
+			}
+			if got := labelRE.MatchString(tt.s); got != tt.label {
+				t.Errorf("label %q: got %v; want %v", tt.s, got, tt.label)
+			}
+		})
+	}
+}
