@@ -3,7 +3,6 @@ package bench
 import (
 	"math"
 	"slices"
-	"time"
 )
 
 // Dist summarises a sample: count, median, 99th percentile and maximum, in the sample's unit.
@@ -39,5 +38,3 @@ func Median(xs []float64) float64 {
 	slices.Sort(xs)
 	return Percentile(xs, 50)
 }
-
-func seconds(d time.Duration) float64 { return d.Seconds() }
