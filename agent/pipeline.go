@@ -14,6 +14,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/diagnose"
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/record"
@@ -31,13 +32,19 @@ type Target struct {
 	AltPorts []int // nil = the defaults for the ingest port
 	Timeout  time.Duration
 	Labels   map[string]string
+	// SkipICMP turns the ICMP burst off (icmp = false); ICMPCount 0 and zero ICMPThresholds take
+	// the defaults, so a target built from a bare URL gets ICMP as configured targets do.
+	SkipICMP       bool
+	ICMPCount      int
+	ICMPThresholds diagnose.ICMPThresholds
 }
 
 // TargetsFromConfig turns configured targets into pipeline targets.
 func TargetsFromConfig(c *config.Config) []Target {
 	out := make([]Target, 0, len(c.Targets))
 	for _, t := range c.Targets {
-		out = append(out, Target{Name: t.Name, URL: t.URL, Provider: t.Provider, AltPorts: t.AltPorts, Timeout: t.Timeout.D(), Labels: c.Agent.Labels})
+		out = append(out, Target{Name: t.Name, URL: t.URL, Provider: t.Provider, AltPorts: t.AltPorts, Timeout: t.Timeout.D(), Labels: c.Agent.Labels,
+			SkipICMP: t.ICMP != nil && !*t.ICMP, ICMPCount: t.ICMPCount, ICMPThresholds: icmpThresholds(t)})
 	}
 	return out
 }
@@ -66,6 +73,17 @@ type Pipeline struct {
 	tcp func(tcp.Config) interface {
 		Run(context.Context) tcp.Result
 	}
+	icmp func(icmp.Config) interface {
+		Run(context.Context) icmp.Result
+	}
+}
+
+// icmpThresholds of a configured target; zero (the defaults) for one not validated by config.
+func icmpThresholds(t config.Target) diagnose.ICMPThresholds {
+	if t.LossWarnRatio == nil || t.LossErrorRatio == nil {
+		return diagnose.ICMPThresholds{}
+	}
+	return t.ICMPThresholds()
 }
 
 // NewPipeline builds a pipeline from a config.
@@ -91,7 +109,7 @@ func (p *Pipeline) Run(ctx context.Context, t Target) record.Record {
 	defer p.progress(t.Name, StageDone)
 
 	u, err := ingesturl.Parse(t.URL)
-	in := diagnose.Input{URL: u, URLError: err}
+	in := diagnose.Input{URL: u, URLError: err, ICMP: t.ICMPThresholds}
 	if err == nil {
 		prof, _ := provider.Resolve(t.Provider, u, p.Profiles)
 		in.Provider = prof
@@ -144,6 +162,16 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var wg sync.WaitGroup
+	// The ICMP burst runs beside the connects under the same deadline, so it never makes a run
+	// longer than its slowest connect may be; one address is enough to measure the path.
+	if !t.SkipICMP {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := p.newICMP(icmp.Config{Address: addrs[0], Count: t.ICMPCount}).Run(tctx)
+			res.ICMP = &r
+		}()
+	}
 	for i, a := range addrs {
 		for j, port := range ports {
 			wg.Add(1)
@@ -204,4 +232,13 @@ func (p *Pipeline) newTCP(c tcp.Config) interface {
 		return p.tcp(c)
 	}
 	return tcp.New(c)
+}
+
+func (p *Pipeline) newICMP(c icmp.Config) interface {
+	Run(context.Context) icmp.Result
+} {
+	if p.icmp != nil {
+		return p.icmp(c)
+	}
+	return icmp.New(c)
 }

@@ -18,9 +18,10 @@ type Input struct {
 	URLError error          // why it did not parse; never holds the URL itself
 	Provider provider.Profile
 	Results  record.Results
+	ICMP     ICMPThresholds // zero: the defaults
 }
 
-// Findings diagnoses one target run. The order is the order of the pipeline: URL, DNS, TCP.
+// Findings diagnoses one target run. The order is the order of the pipeline: URL, DNS, TCP, ICMP.
 func Findings(in Input) []record.Finding {
 	var out []record.Finding
 	if in.URL == nil {
@@ -39,6 +40,7 @@ func Findings(in Input) []record.Finding {
 		out = append(out, dnsFindings(d, in.Provider)...)
 	}
 	out = append(out, tcpFindings(in.URL.Port, in.Results.TCP)...)
+	out = append(out, icmpFindings(in.Results.ICMP, in.ICMP)...)
 	return out
 }
 

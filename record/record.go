@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 )
 
@@ -70,8 +71,9 @@ func Worst(vs ...Verdict) Verdict {
 // Results is what the probes of one target run measured. It is written as a JSON list of objects,
 // each naming its probe, in the order the pipeline ran them.
 type Results struct {
-	DNS *dns.Result
-	TCP []tcp.Result
+	DNS  *dns.Result
+	TCP  []tcp.Result
+	ICMP *icmp.Result // nil when icmp = false, or no address was resolved
 }
 
 // MarshalJSON writes the list.
@@ -82,6 +84,9 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	}
 	for i := range r.TCP {
 		list = append(list, &r.TCP[i])
+	}
+	if r.ICMP != nil {
+		list = append(list, r.ICMP)
 	}
 	return json.Marshal(list)
 }
@@ -110,6 +115,11 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 				return err
 			}
 			r.TCP = append(r.TCP, t)
+		case "icmp":
+			r.ICMP = new(icmp.Result)
+			if err := json.Unmarshal(raw, r.ICMP); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("record: unknown probe %q in results", head.Probe)
 		}

@@ -39,6 +39,8 @@ const (
 	mPortOpen    = "ingestprobe_port_open"
 	mFinding     = "ingestprobe_finding"
 	mFindings    = "ingestprobe_findings"
+	mICMPRTT     = "ingestprobe_icmp_rtt_seconds"
+	mICMPLoss    = "ingestprobe_icmp_packet_loss_ratio"
 )
 
 var help = map[string]string{
@@ -51,6 +53,8 @@ var help = map[string]string{
 	mPortOpen:    "1 when the port connected on some address of the target in the last run.",
 	mFinding:     "1 for each finding of the target's last run, by code and severity.",
 	mFindings:    "Number of findings of the target's last run, by severity.",
+	mICMPRTT:     "ICMP echo round-trip time to the target's first address in the last run, by stat (min, avg, max, stddev); absent when no echo was answered.",
+	mICMPLoss:    "Share of ICMP echoes to the target's first address lost in the last run (0 to 1); absent when no echo could be sent or none was answered (ICMP filtered).",
 }
 
 // TargetSamples turns a record into samples. extra labels (agent id, static labels) go on every one.
@@ -99,6 +103,17 @@ func TargetSamples(rec record.Record, interval time.Duration) []Sample {
 		}
 		for _, p := range ports {
 			add(mPortOpen, b2f(open[p]), Label{"port", strconv.Itoa(p)})
+		}
+	}
+	// Only a burst that measured something: "no ICMP socket" is not 100 % loss, and an ingest that
+	// answers no echo at all (filtered) is reported as icmp.unavailable, not as loss.
+	if i := rec.Results.ICMP; i != nil && i.Measured() && i.Received > 0 {
+		add(mICMPLoss, i.LossRatio)
+		for _, st := range []struct {
+			name string
+			v    float64
+		}{{"min", i.RTTMinSeconds}, {"avg", i.RTTAvgSeconds}, {"max", i.RTTMaxSeconds}, {"stddev", i.RTTStddevSeconds}} {
+			add(mICMPRTT, st.v, Label{"stat", st.name})
 		}
 	}
 	counts := map[record.Severity]int{}
