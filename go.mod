@@ -3,6 +3,7 @@ module github.com/ingestprobe/ingestprobe
 go 1.26.8
 
 require (
+	github.com/kardianos/service v1.3.0
 	github.com/miekg/dns v1.1.73
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/prometheus-community/pro-bing v0.9.1

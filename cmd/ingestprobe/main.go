@@ -45,6 +45,7 @@ const mainUsage = `ingestprobe tells, from this network, whether publishing to a
 Usage:
   ingestprobe check [URL|NAME …] [--config F] [--json] [--timeout D]   one-shot GO / NO-GO
   ingestprobe run [--config F]                                        the agent, in the foreground
+  ingestprobe service install|uninstall|start|stop|restart|status     the agent as a system service
   ingestprobe config validate [FILE]                                  check a config file
   ingestprobe version                                                 print the version
 
@@ -87,6 +88,8 @@ func run(ctx context.Context, e env, args []string) int {
 		code, err = cmdRun(ctx, e, args[1:])
 	case "config":
 		code, err = cmdConfig(e, args[1:])
+	case "service":
+		code, err = cmdService(ctx, e, args[1:])
 	case "version", "--version":
 		fmt.Fprintf(e.stdout, "ingestprobe %s (commit %s)\n", version, commit)
 	case "help", "-h", "--help":
