@@ -41,29 +41,35 @@ func TestICMPBesideTCP(t *testing.T) {
 	p := &Pipeline{Profiles: config.Default().Profiles()}
 	p.dns = func(c dns.Config) interface {
 		Run(context.Context) dns.Result
-	} { return fakeDNS{dns.Result{Probe: "dns", Host: c.Host, Rcode: "NOERROR", A: []string{"192.0.2.1", "192.0.2.2"}}} }
+	} {
+		return fakeDNS{dns.Result{Probe: "dns", Host: c.Host, Rcode: "NOERROR", A: []string{"192.0.2.1", "192.0.2.2"}}}
+	}
 	p.tcp = func(c tcp.Config) interface {
 		Run(context.Context) tcp.Result
-	} { return fakeTCP(func(ctx context.Context) tcp.Result {
-		time.Sleep(slow)
-		mu.Lock()
-		tcpDeadline, _ = ctx.Deadline()
-		mu.Unlock()
-		return tcp.Result{Probe: "tcp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), OK: true}
-	}) }
+	} {
+		return fakeTCP(func(ctx context.Context) tcp.Result {
+			time.Sleep(slow)
+			mu.Lock()
+			tcpDeadline, _ = ctx.Deadline()
+			mu.Unlock()
+			return tcp.Result{Probe: "tcp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), OK: true}
+		})
+	}
 	p.icmp = func(c icmp.Config) interface {
 		Run(context.Context) icmp.Result
-	} { return fakeICMP(func(ctx context.Context) icmp.Result {
-		time.Sleep(slow)
-		mu.Lock()
-		icmpDeadline, _ = ctx.Deadline()
-		pinged = append(pinged, c.Address.String())
-		counts = append(counts, c.Count)
-		mu.Unlock()
-		// 1 of 10 lost: over the 5 % this target allows.
-		return icmp.Result{Probe: "icmp", Address: c.Address.String(), Sent: 10, Received: 9, LossRatio: 0.1,
-			RTTMinSeconds: 0.01, RTTAvgSeconds: 0.02, RTTMaxSeconds: 0.03}
-	}) }
+	} {
+		return fakeICMP(func(ctx context.Context) icmp.Result {
+			time.Sleep(slow)
+			mu.Lock()
+			icmpDeadline, _ = ctx.Deadline()
+			pinged = append(pinged, c.Address.String())
+			counts = append(counts, c.Count)
+			mu.Unlock()
+			// 1 of 10 lost: over the 5 % this target allows.
+			return icmp.Result{Probe: "icmp", Address: c.Address.String(), Sent: 10, Received: 9, LossRatio: 0.1,
+				RTTMinSeconds: 0.01, RTTAvgSeconds: 0.02, RTTMaxSeconds: 0.03}
+		})
+	}
 	target := Target{Name: "t", URL: "rtmp://push.example.com/live/k", AltPorts: []int{}, Timeout: 2 * time.Second,
 		ICMPCount: 10, ICMPThresholds: diagnose.ICMPThresholds{LossWarnRatio: 0.01, LossErrorRatio: 0.05, LatencyWarn: time.Second}}
 	start := time.Now()
