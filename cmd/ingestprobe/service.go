@@ -205,6 +205,7 @@ type host struct {
 	command func(name string, args ...string) ([]byte, error)
 	// userExists says whether an account exists.
 	userExists func(name string) bool
+	ids        func(name string) (uid, gid int, err error)
 	chown      func(path string, uid, gid int) error
 	// unitPath is where the systemd unit lands ("" under other service managers).
 	unitPath string
@@ -351,16 +352,17 @@ func (s *serviceCmd) needAdmin(action string) error {
 func (s *serviceCmd) installed() (service.Status, bool, error) {
 	st, err := s.svc.Status()
 	switch {
+	case err == nil:
+		return st, true, nil
+	case s.h.serviceFile != "":
+		// systemd reports a failed unit, SysV a missing script, and a systemctl that cannot reach
+		// systemd (a chroot, a container) anything at all, as errors: the service file says
+		// whether the service is installed — and then it is not running.
+		return service.StatusStopped, fileExists(s.h.serviceFile), nil
 	case errors.Is(err, service.ErrNotInstalled):
 		return st, false, nil
-	case err != nil && s.h.serviceFile != "":
-		// systemd reports "failed", and SysV a missing script, as errors: the service file says
-		// whether the service is installed (and then not running).
-		return service.StatusStopped, fileExists(s.h.serviceFile), nil
-	case err != nil:
-		return st, false, fmt.Errorf("service status: %w", err)
 	}
-	return st, true, nil
+	return st, false, fmt.Errorf("service status: %w", err)
 }
 
 func (s *serviceCmd) install() (int, error) {
@@ -559,6 +561,19 @@ func (s *serviceCmd) freeDarwinID() (int, error) {
 	return 0, errors.New("service install: no free uid between 300 and 499 for the service user")
 }
 
+func lookupIDs(name string) (int, int, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("user %s: ids %q, %q are not numbers", name, u.Uid, u.Gid)
+	}
+	return uid, gid, nil
+}
+
 func nologin() string {
 	for _, p := range []string{"/usr/sbin/nologin", "/sbin/nologin"} {
 		if fileExists(p) {
@@ -615,21 +630,21 @@ func (s *serviceCmd) ensureStateDir(cfg *config.Config) error {
 func (s *serviceCmd) chownToService(p string, owner bool) error {
 	switch s.h.goos {
 	case "windows":
+		// By SID, as account names are localized: S-1-5-19 LocalService, S-1-5-18 SYSTEM,
+		// S-1-5-32-544 Administrators. The config holds stream keys: no inherited read for Users.
+		args := []string{p, "/grant", "*S-1-5-19:(OI)(CI)M"}
 		if !owner {
-			return nil
+			args = []string{p, "/inheritance:r", "/grant:r", "*S-1-5-18:F", "*S-1-5-32-544:F", "*S-1-5-19:R"}
 		}
-		grant := s.l.User + ":(OI)(CI)M"
-		if out, err := s.h.command("icacls", p, "/grant", grant); err != nil {
-			return fmt.Errorf("service install: granting %s on %s: %w: %s", s.l.User, p, err, strings.TrimSpace(string(out)))
+		if out, err := s.h.command("icacls", args...); err != nil {
+			return fmt.Errorf("service install: setting access to %s: %w: %s", p, err, strings.TrimSpace(string(out)))
 		}
 		return nil
 	case "linux", "darwin":
-		u, err := user.Lookup(s.l.User)
+		uid, gid, err := s.h.ids(s.l.User)
 		if err != nil {
 			return fmt.Errorf("service install: %w", err)
 		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
 		if !owner {
 			uid = 0
 		}

@@ -176,9 +176,14 @@ func newTestInstall(t *testing.T) *testInstall {
 			if name == "useradd" {
 				ti.users[args[len(args)-1]] = true
 			}
+			if name == "dscl" && args[1] == "-list" {
+				// uids and gids in use, as dscl lists them; 499 and 498 are taken.
+				return []byte("root 0\n_www 70\n_taken 499\n_other 498\n"), nil
+			}
 			return nil, nil
 		},
 		userExists: func(name string) bool { return ti.users[name] },
+		ids:        func(string) (int, int, error) { return 65534, 65534, nil },
 		chown: func(p string, uid, gid int) error {
 			ti.chowned[p] = [2]int{uid, gid}
 			return nil
@@ -248,6 +253,38 @@ func TestServiceInstall(t *testing.T) {
 	if !slices.Equal(ti.svc.calls, []string{"uninstall", "install", "restart"}) || !strings.Contains(out, "updated the systemd unit") {
 		t.Errorf("stale unit: got calls %v, said:\n%s\nwant uninstall, install, restart", ti.svc.calls, out)
 	}
+}
+
+// TestServiceInstallOtherPlatforms: the commands install runs on macOS (a hidden role account with
+// a free uid below 500, via dscl) and on Windows (no user to create; access set by SID with
+// icacls: the config readable by the service only, the state directory writable by it).
+func TestServiceInstallOtherPlatforms(t *testing.T) {
+	t.Run("darwin", func(t *testing.T) {
+		ti := newTestInstall(t)
+		ti.cmd.h.goos = "darwin"
+		ti.cmd.l.User = "_ingestprobe"
+		ti.run(t, ti.cmd.install)
+		got := strings.Join(ti.commands, "\n")
+		for _, want := range []string{"dscl . -create /Groups/_ingestprobe PrimaryGroupID 497", "dscl . -create /Users/_ingestprobe UniqueID 497",
+			"dscl . -create /Users/_ingestprobe UserShell /usr/bin/false", "dscl . -create /Users/_ingestprobe IsHidden 1"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("commands:\n%s\nwant %q", got, want)
+			}
+		}
+	})
+	t.Run("windows", func(t *testing.T) {
+		ti := newTestInstall(t)
+		ti.cmd.h.goos = "windows"
+		ti.cmd.l.User = `NT AUTHORITY\LocalService`
+		ti.run(t, ti.cmd.install)
+		want := []string{
+			"icacls " + ti.cmd.l.Config + " /inheritance:r /grant:r *S-1-5-18:F *S-1-5-32-544:F *S-1-5-19:R",
+			"icacls " + ti.cmd.l.StateDir + " /grant *S-1-5-19:(OI)(CI)M",
+		}
+		if !slices.Equal(ti.commands, want) {
+			t.Errorf("got commands\n%s\nwant\n%s", strings.Join(ti.commands, "\n"), strings.Join(want, "\n"))
+		}
+	})
 }
 
 func TestServiceInstallRefuses(t *testing.T) {
