@@ -40,7 +40,7 @@ func Findings(in Input) []record.Finding {
 		out = append(out, dnsFindings(d, in.Provider)...)
 	}
 	out = append(out, tcpFindings(in.URL.Port, in.Results.TCP)...)
-	out = append(out, icmpFindings(in.Results.ICMP, in.ICMP)...)
+	out = append(out, icmpFindings(in.Results.ICMP, in.ICMP, anyConnected(in.Results.TCP))...)
 	return out
 }
 
@@ -133,6 +133,15 @@ func cnameFindings(d *dns.Result, p provider.Profile, ev map[string]any) []recor
 		Message:  fmt.Sprintf("%s has no CNAME to a %s push target (%s): it resolves straight to an address", d.Host, p.Name, strings.Join(p.PushSuffixes, ", ")),
 		Remedy:   "Add the CNAME record shown in the provider console's Domain Management to the push domain at your DNS host (Tencent: \"Configuring CNAME for Domain Name\"); publishing works only through it.",
 		Evidence: ev}}
+}
+
+func anyConnected(rs []tcp.Result) bool {
+	for _, r := range rs {
+		if r.OK {
+			return true
+		}
+	}
+	return false
 }
 
 func isLocalName(h string) bool { return h == "localhost" || strings.HasSuffix(h, ".localhost") }

@@ -36,7 +36,10 @@ func (t ICMPThresholds) withDefaults() ICMPThresholds {
 // icmpFindings: loss and latency when the burst measured them; icmp.unavailable (info, never a
 // failure) when it could not — no socket, this host's own firewall, or an ingest that answers no
 // echo at all, which is common for ingest servers and says nothing about the path.
-func icmpFindings(r *icmp.Result, th ICMPThresholds) []record.Finding {
+//
+// reached says some TCP connect succeeded: with it, echoes that all go unanswered mean ICMP is
+// filtered; without it, they only confirm what the TCP findings already say.
+func icmpFindings(r *icmp.Result, th ICMPThresholds, reached bool) []record.Finding {
 	if r == nil || r.Error == icmp.Canceled {
 		return nil
 	}
@@ -72,6 +75,11 @@ func icmpFindings(r *icmp.Result, th ICMPThresholds) []record.Finding {
 	ev["loss_ratio"] = round(r.LossRatio)
 	if r.Sent == 0 {
 		return nil
+	}
+	if r.Received == 0 && !reached {
+		return unavailable(
+			fmt.Sprintf("%s answered none of %d ICMP echoes either: nothing reaches it from this network", r.Address, r.Sent),
+			"See the TCP findings: they say whether a firewall blocks the ingest or the server cannot be reached at all.")
 	}
 	if r.Received == 0 {
 		return unavailable(

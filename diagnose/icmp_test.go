@@ -30,6 +30,7 @@ func TestICMPFindings(t *testing.T) {
 		want     []string // code:severity
 		contains string   // in the first finding's message
 		evidence map[string]any
+		down     bool // no TCP connect succeeded
 	}{
 		{name: "not run", r: nil},
 		{name: "healthy", r: burst(5, 5, 20*time.Millisecond)},
@@ -45,6 +46,7 @@ func TestICMPFindings(t *testing.T) {
 		{name: "any loss counts when the warn ratio is 0", r: burst(20, 19, 20*time.Millisecond), th: ICMPThresholds{LossErrorRatio: 0.2, LatencyWarn: time.Second}, want: []string{"net.packet_loss:warning"}},
 		{name: "lossy and slow", r: burst(5, 2, 400*time.Millisecond), want: []string{"net.packet_loss:error", "net.high_latency:warning"}},
 		{name: "no echo answered: filtered, not loss", r: burst(5, 0, 0), want: []string{"icmp.unavailable:info"}, contains: "answered none of 5 ICMP echoes"},
+		{name: "no echo answered and no port either", r: burst(5, 0, 0), down: true, want: []string{"tcp.unreachable:error", "icmp.unavailable:info"}},
 		{name: "no socket", r: &icmp.Result{Address: "192.0.2.1", Error: icmp.Unavailable, ErrnoUnprivileged: "EACCES", ErrnoPrivileged: "EPERM"},
 			want: []string{"icmp.unavailable:info"}, contains: "ping socket: EACCES, raw socket: EPERM", evidence: map[string]any{"errno_privileged": "EPERM"}},
 		{name: "local firewall", r: &icmp.Result{Address: "192.0.2.1", Error: icmp.Denied, Errno: "EPERM"}, want: []string{"icmp.unavailable:info"}, contains: "this host refused"},
@@ -53,10 +55,11 @@ func TestICMPFindings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := Input{URL: mustURL(t, "rtmp://192.0.2.1/live/x"), ICMP: tt.th, Results: record.Results{
-				TCP:  []tcp.Result{conn("192.0.2.1", 1935, tcp.OK)},
-				ICMP: tt.r,
-			}}
+			c := conn("192.0.2.1", 1935, tcp.OK)
+			if tt.down {
+				c = conn("192.0.2.1", 1935, tcp.Timeout)
+			}
+			in := Input{URL: mustURL(t, "rtmp://192.0.2.1/live/x"), ICMP: tt.th, Results: record.Results{TCP: []tcp.Result{c}, ICMP: tt.r}}
 			fs := Findings(in)
 			var got []string
 			for _, f := range fs {
@@ -70,6 +73,9 @@ func TestICMPFindings(t *testing.T) {
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Fatalf("got %v; want %v", got, tt.want)
+			}
+			if tt.down && !strings.Contains(fs[1].Message, "answered none of 5 ICMP echoes either") {
+				t.Errorf("got %q; want it to say nothing reaches the server", fs[1].Message)
 			}
 			if tt.contains != "" && !strings.Contains(fs[0].Message, tt.contains) {
 				t.Errorf("got message %q; want it to contain %q", fs[0].Message, tt.contains)
