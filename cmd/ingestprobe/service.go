@@ -232,6 +232,7 @@ func realHost(platform string) host {
 			return exec.Command(name, args...).CombinedOutput()
 		},
 		userExists:  func(name string) bool { _, err := user.Lookup(name); return err == nil },
+		ids:         lookupIDs,
 		chown:       os.Chown,
 		unitPath:    unit,
 		serviceFile: file,

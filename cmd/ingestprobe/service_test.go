@@ -557,3 +557,14 @@ func waitExit(cmd *exec.Cmd, d time.Duration) error {
 		return errors.New("still running after " + d.String())
 	}
 }
+
+// TestRealHostComplete: every seam of the real host is set (a nil one would crash install).
+func TestRealHostComplete(t *testing.T) {
+	h := realHost("linux-systemd")
+	if h.euid == nil || h.command == nil || h.userExists == nil || h.ids == nil || h.chown == nil || h.unitPath == "" || h.serviceFile == "" {
+		t.Errorf("got %+v; want every seam set", h)
+	}
+	if uid, gid, err := h.ids("root"); err != nil || uid != 0 || gid != 0 {
+		t.Errorf("got root = %d:%d %v; want 0:0", uid, gid, err)
+	}
+}
