@@ -78,6 +78,10 @@ func layoutFor(goos string) layout {
 	return layout{Config: config.DefaultPath, StateDir: config.DefaultStateDir, User: "ingestprobe"}
 }
 
+// defaultConfigPath is where this platform's installed agent keeps its config: what run, check and
+// config validate read when no --config is given.
+func defaultConfigPath() string { return layoutFor(runtime.GOOS).Config }
+
 // systemdUnit is the unit for binary exe and config file cfg. packaging/systemd/ingestprobe.service
 // is this with the package's paths (a test keeps them equal). It holds no "{{": kardianos renders
 // it verbatim, so what `service install` writes is exactly this text.
