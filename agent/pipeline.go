@@ -15,6 +15,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
@@ -44,6 +45,11 @@ type Target struct {
 	RTMP               rtmp.Level
 	CAFile             string
 	InsecureSkipVerify bool
+	// SkipICMP turns the ICMP burst off (icmp = false); ICMPCount 0 and zero ICMPThresholds take
+	// the defaults, so a target built from a bare URL gets ICMP as configured targets do.
+	SkipICMP       bool
+	ICMPCount      int
+	ICMPThresholds diagnose.ICMPThresholds
 }
 
 // TargetsFromConfig turns configured targets into pipeline targets.
@@ -52,7 +58,8 @@ func TargetsFromConfig(c *config.Config) []Target {
 	for _, t := range c.Targets {
 		out = append(out, Target{Name: t.Name, URL: t.URL, Provider: t.Provider, AltPorts: t.AltPorts, Timeout: t.Timeout.D(), Labels: c.Agent.Labels,
 			Mode: ingesturl.Mode(t.Mode), SignKeys: t.SignKeys, MinURLValidity: t.MinURLValidity.D(), EventEnd: t.EventEnd.Time,
-			RTMP: rtmp.Level(t.RTMP), CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify})
+			RTMP: rtmp.Level(t.RTMP), CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify,
+			SkipICMP: t.ICMP != nil && !*t.ICMP, ICMPCount: t.ICMPCount, ICMPThresholds: icmpThresholds(t)})
 	}
 	return out
 }
@@ -91,6 +98,11 @@ type Pipeline struct {
 	dns  func(dns.Config) dnsProbe // seams for tests; nil = the real probes
 	tcp  func(tcp.Config) tcpProbe
 	rtmp func(rtmp.Config) rtmpProbe
+	icmp func(icmp.Config) icmpProbe
+}
+
+type icmpProbe interface {
+	Run(context.Context) icmp.Result
 }
 
 type rtmpProbe interface {
@@ -103,6 +115,14 @@ type dnsProbe interface {
 
 type tcpProbe interface {
 	Run(context.Context) tcp.Result
+}
+
+// icmpThresholds of a configured target; zero (the defaults) for one not validated by config.
+func icmpThresholds(t config.Target) diagnose.ICMPThresholds {
+	if t.LossWarnRatio == nil || t.LossErrorRatio == nil {
+		return diagnose.ICMPThresholds{}
+	}
+	return t.ICMPThresholds()
 }
 
 // NewPipeline builds a pipeline from a config.
@@ -181,7 +201,7 @@ func (p *Pipeline) Run(ctx context.Context, t Target) record.Record {
 
 	u, err := ingesturl.Parse(t.URL)
 	in := diagnose.Input{URL: u, URLError: err, Now: start, MinValidity: t.MinURLValidity, EventEnd: t.EventEnd,
-		ClockSkewWarn: p.ClockSkewWarn, ClockSkewError: p.ClockSkewError}
+		ClockSkewWarn: p.ClockSkewWarn, ClockSkewError: p.ClockSkewError, ICMP: t.ICMPThresholds}
 	// The URL doctor runs first: it costs nothing, and an expired or badly signed URL explains a
 	// rejected publish later on. Its clock comes first of all, since txTime is judged by it.
 	if p.Clock != nil {
@@ -201,7 +221,8 @@ func (p *Pipeline) Run(ctx context.Context, t Target) record.Record {
 		in.Results.URL = &lint
 		if !p.Offline {
 			nr := p.probe(ctx, t, u)
-			in.Results.DNS, in.Results.TCP, in.Results.RTMP = nr.DNS, nr.TCP, nr.RTMP
+			nr.URL, nr.Clock = in.Results.URL, in.Results.Clock
+			in.Results = nr
 		}
 	}
 	rec.Findings = diagnose.Findings(in)
@@ -255,6 +276,16 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var wg sync.WaitGroup
+	// The ICMP burst runs beside the connects under the same deadline, so it never makes a run
+	// longer than its slowest connect may be; one address is enough to measure the path.
+	if !t.SkipICMP {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := p.newICMP(icmp.Config{Address: addrs[0], Count: t.ICMPCount}).Run(tctx)
+			res.ICMP = &r
+		}()
+	}
 	for i, a := range addrs {
 		for j, port := range ports {
 			wg.Add(1)
@@ -357,4 +388,11 @@ func (p *Pipeline) newTCP(c tcp.Config) interface {
 		return p.tcp(c)
 	}
 	return tcp.New(c)
+}
+
+func (p *Pipeline) newICMP(c icmp.Config) icmpProbe {
+	if p.icmp != nil {
+		return p.icmp(c)
+	}
+	return icmp.New(c)
 }

@@ -96,7 +96,7 @@ func TestConnectsShareOneDeadline(t *testing.T) {
 	var mu sync.Mutex
 	deadlines := map[time.Time]int{}
 	var dialed []string
-	p := &Pipeline{Profiles: config.Default().Profiles()}
+	p := &Pipeline{Profiles: config.Default().Profiles(), icmp: noICMP} // 192.0.2.x must not be pinged
 	p.dns = func(c dns.Config) dnsProbe {
 		return fakeDNS{dns.Result{Probe: "dns", Host: c.Host, Rcode: "NOERROR", A: []string{"192.0.2.1", "192.0.2.2"}, AAAA: []string{"2001:db8::1"}}}
 	}

@@ -17,7 +17,7 @@ import (
 // slowPipeline's probes take d and report how many runs of each target overlap.
 func slowPipeline(d time.Duration, inflight *sync.Map, maxOverlap, maxAll *atomic.Int64) *Pipeline {
 	var all atomic.Int64
-	p := &Pipeline{Profiles: config.Default().Profiles()}
+	p := &Pipeline{Profiles: config.Default().Profiles(), icmp: noICMP} // 192.0.2.1 must not be pinged
 	p.rtmp = func(c rtmp.Config) rtmpProbe { return fakeRun[rtmp.Result]{rtmp.Result{Probe: "rtmp", OK: true}} }
 	p.tcp = func(c tcp.Config) tcpProbe {
 		return fakeTCP(func(ctx context.Context) tcp.Result {

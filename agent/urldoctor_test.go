@@ -11,6 +11,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
@@ -37,6 +38,10 @@ func fakeNet(p *Pipeline, calls *atomic.Int32) {
 	p.tcp = func(c tcp.Config) tcpProbe {
 		calls.Add(1)
 		return fakeRun[tcp.Result]{tcp.Result{Probe: "tcp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), OK: true}}
+	}
+	p.icmp = func(c icmp.Config) icmpProbe {
+		calls.Add(1)
+		return fakeRun[icmp.Result]{icmp.Result{Probe: "icmp", Address: c.Address.String(), Sent: 5, Received: 5}}
 	}
 	p.rtmp = func(c rtmp.Config) rtmpProbe {
 		calls.Add(1)

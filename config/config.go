@@ -23,6 +23,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/diagnose"
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/clock"
+	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/provider"
 )
 
@@ -186,7 +187,19 @@ type Target struct {
 	RTMP               string `toml:"rtmp"`
 	CAFile             string `toml:"ca_file"`              // PEM CA trusted besides the system's, for rtmps://
 	InsecureSkipVerify bool   `toml:"insecure_skip_verify"` // rtmps:// without verifying the certificate
+
+	// ICMP echo burst to the first resolved address, beside the TCP connects. Defaults are filled
+	// in by Parse, so after it the pointers are never nil.
+	ICMP           *bool    `toml:"icmp"`             // default true
+	ICMPCount      int      `toml:"icmp_count"`       // echoes per run, 1 to MaxICMPCount; default 5
+	LossWarnRatio  *float64 `toml:"loss_warn_ratio"`  // net.packet_loss warning above this; default 0.02
+	LossErrorRatio *float64 `toml:"loss_error_ratio"` // net.packet_loss error above this; default 0.2
+	LatencyWarn    Duration `toml:"latency_warn"`     // net.high_latency above this average; default "150ms"
 }
+
+// MaxICMPCount bounds icmp_count: a burst is a sample of the path, not a load test; 20 echoes 20 ms apart plus the reply wait stay well inside the default 5 s
+// timeout; more would be cut short by the deadline anyway.
+const MaxICMPCount = 20
 
 // RTMPLevels are the values of a target's rtmp key, in order.
 var RTMPLevels = []string{"off", "handshake", "connect", "publish"}
@@ -304,7 +317,7 @@ func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 func isAlnum(c byte) bool  { return isLetter(c) || '0' <= c && c <= '9' }
 
 // reservedLabels are set by the agent itself on every series and record.
-var reservedLabels = []string{"agent", "target", "probe", "port", "phase", "code", "severity", "job", "instance"}
+var reservedLabels = []string{"agent", "target", "probe", "port", "phase", "code", "severity", "stat", "job", "instance"}
 
 func (c *Config) setDefaultsAndValidate() error {
 	a := &c.Agent
@@ -463,6 +476,9 @@ func (c *Config) setDefaultsAndValidate() error {
 		if err := validateRTMP(t, u); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
+		if err := t.setICMPDefaults(); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
 	}
 	return nil
 }
@@ -493,6 +509,48 @@ func validateRTMP(t *Target, u *ingesturl.URL) error {
 		}
 	}
 	return nil
+}
+
+func (t *Target) setICMPDefaults() error {
+	if t.ICMP == nil {
+		t.ICMP = new(bool)
+		*t.ICMP = true
+	}
+	switch {
+	case t.ICMPCount == 0:
+		t.ICMPCount = icmp.DefaultCount
+	case t.ICMPCount < 0 || t.ICMPCount > MaxICMPCount:
+		return fmt.Errorf("icmp_count: %d is not between 1 and %d", t.ICMPCount, MaxICMPCount)
+	}
+	d := diagnose.DefaultICMPThresholds
+	for _, r := range []struct {
+		key string
+		v   **float64
+		def float64
+	}{{"loss_warn_ratio", &t.LossWarnRatio, d.LossWarnRatio}, {"loss_error_ratio", &t.LossErrorRatio, d.LossErrorRatio}} {
+		if *r.v == nil {
+			*r.v = new(float64)
+			**r.v = r.def
+		}
+		if x := **r.v; x < 0 || x >= 1 {
+			return fmt.Errorf("%s: %v is not a ratio from 0 to below 1 (write 2 %% as 0.02)", r.key, x)
+		}
+	}
+	if *t.LossWarnRatio >= *t.LossErrorRatio {
+		return fmt.Errorf("loss_warn_ratio (%v) must be less than loss_error_ratio (%v)", *t.LossWarnRatio, *t.LossErrorRatio)
+	}
+	if t.LatencyWarn.d < 0 {
+		return fmt.Errorf("latency_warn: must be positive, got %s", t.LatencyWarn.D())
+	}
+	if t.LatencyWarn.d == 0 {
+		t.LatencyWarn = Dur(d.LatencyWarn)
+	}
+	return nil
+}
+
+// ICMPThresholds of a validated target.
+func (t *Target) ICMPThresholds() diagnose.ICMPThresholds {
+	return diagnose.ICMPThresholds{LossWarnRatio: *t.LossWarnRatio, LossErrorRatio: *t.LossErrorRatio, LatencyWarn: t.LatencyWarn.D()}
 }
 
 func (c *Config) validateSinks() error {

@@ -21,14 +21,15 @@ type Input struct {
 	Results  record.Results
 
 	// What the URL doctor judges txTime and the clock by (see url.go).
-	Now            time.Time     // this host's clock when the run started, in the zone to report; zero skips the expiry checks
-	MinValidity    time.Duration // url.txtime_short under this much validity left; 0 = DefaultMinURLValidity
-	EventEnd       time.Time     // url.txtime_short when the URL expires before this; zero = none
-	ClockSkewWarn  time.Duration // 0 = DefaultClockSkewWarn
-	ClockSkewError time.Duration // 0 = DefaultClockSkewError
+	Now            time.Time      // this host's clock when the run started, in the zone to report; zero skips the expiry checks
+	MinValidity    time.Duration  // url.txtime_short under this much validity left; 0 = DefaultMinURLValidity
+	EventEnd       time.Time      // url.txtime_short when the URL expires before this; zero = none
+	ClockSkewWarn  time.Duration  // 0 = DefaultClockSkewWarn
+	ClockSkewError time.Duration  // 0 = DefaultClockSkewError
+	ICMP           ICMPThresholds // zero: the defaults
 }
 
-// Findings diagnoses one target run. The order is the order of the pipeline: URL, clock, DNS, TCP, RTMP.
+// Findings diagnoses one target run. The order is the order of the pipeline: URL, clock, DNS, TCP, RTMP, ICMP.
 func Findings(in Input) []record.Finding {
 	var out []record.Finding
 	if in.URL == nil {
@@ -51,6 +52,7 @@ func Findings(in Input) []record.Finding {
 	}
 	out = append(out, tcpFindings(in.URL.Port, in.Results.TCP)...)
 	out = append(out, rtmpFindings(in.URL.App, in.Results.RTMP)...)
+	out = append(out, icmpFindings(in.Results.ICMP, in.ICMP, anyConnected(in.Results.TCP))...)
 	return likelyCauses(out)
 }
 
@@ -143,6 +145,15 @@ func cnameFindings(d *dns.Result, p provider.Profile, ev map[string]any) []recor
 		Message:  fmt.Sprintf("%s has no CNAME to a %s push target (%s): it resolves straight to an address", d.Host, p.Name, strings.Join(p.PushSuffixes, ", ")),
 		Remedy:   "Add the CNAME record shown in the provider console's Domain Management to the push domain at your DNS host (Tencent: \"Configuring CNAME for Domain Name\"); publishing works only through it.",
 		Evidence: ev}}
+}
+
+func anyConnected(rs []tcp.Result) bool {
+	for _, r := range rs {
+		if r.OK {
+			return true
+		}
+	}
+	return false
 }
 
 func isLocalName(h string) bool { return h == "localhost" || strings.HasSuffix(h, ".localhost") }

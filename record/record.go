@@ -11,6 +11,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 )
@@ -78,6 +79,7 @@ type Results struct {
 	DNS   *dns.Result
 	TCP   []tcp.Result
 	RTMP  *rtmp.Result
+	ICMP  *icmp.Result // nil when icmp = false, or no address was resolved
 }
 
 // MarshalJSON writes the list.
@@ -97,6 +99,9 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	}
 	if r.RTMP != nil {
 		list = append(list, r.RTMP)
+	}
+	if r.ICMP != nil {
+		list = append(list, r.ICMP)
 	}
 	return json.Marshal(list)
 }
@@ -138,6 +143,11 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 		case "rtmp":
 			r.RTMP = new(rtmp.Result)
 			if err := json.Unmarshal(raw, r.RTMP); err != nil {
+				return err
+			}
+		case "icmp":
+			r.ICMP = new(icmp.Result)
+			if err := json.Unmarshal(raw, r.ICMP); err != nil {
 				return err
 			}
 		default:

@@ -41,6 +41,8 @@ const (
 	mFindings    = "ingestprobe_findings"
 	mURLExpiry   = "ingestprobe_url_expiry_timestamp_seconds"
 	mClockOffset = "ingestprobe_clock_offset_seconds"
+	mICMPRTT     = "ingestprobe_icmp_rtt_seconds"
+	mICMPLoss    = "ingestprobe_icmp_packet_loss_ratio"
 )
 
 var help = map[string]string{
@@ -55,6 +57,8 @@ var help = map[string]string{
 	mFindings:    "Number of findings of the target's last run, by severity.",
 	mURLExpiry:   "Unix time the publishing URL expires (its txTime); alert when it falls before the event ends.",
 	mClockOffset: "The trusted clock's time minus this host's, from the last NTP query (positive: this clock is behind).",
+	mICMPRTT:     "ICMP echo round-trip time to the target's first address in the last run, by stat (min, avg, max, stddev); absent when no echo was answered.",
+	mICMPLoss:    "Share of ICMP echoes to the target's first address lost in the last run (0 to 1); absent when no echo could be sent or none was answered (ICMP filtered).",
 }
 
 // TargetSamples turns a record into samples. extra labels (agent id, static labels) go on every one.
@@ -121,6 +125,17 @@ func TargetSamples(rec record.Record, interval time.Duration) []Sample {
 			if ph.s > 0 {
 				add(mDuration, ph.s, Label{"phase", ph.name}, Label{"probe", "rtmp"})
 			}
+		}
+	}
+	// Only a burst that measured something: "no ICMP socket" is not 100 % loss, and an ingest that
+	// answers no echo at all (filtered) is reported as icmp.unavailable, not as loss.
+	if i := rec.Results.ICMP; i != nil && i.Measured() && i.Received > 0 {
+		add(mICMPLoss, i.LossRatio)
+		for _, st := range []struct {
+			name string
+			v    float64
+		}{{"min", i.RTTMinSeconds}, {"avg", i.RTTAvgSeconds}, {"max", i.RTTMaxSeconds}, {"stddev", i.RTTStddevSeconds}} {
+			add(mICMPRTT, st.v, Label{"stat", st.name})
 		}
 	}
 	counts := map[record.Severity]int{}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/record"
@@ -35,7 +36,9 @@ func sampleRecords() []record.Record {
 					{Probe: "tcp", Address: "192.0.2.1", Port: 1935, Role: "ingest", Error: tcp.Timeout, ConnectSeconds: 2},
 					{Probe: "tcp", Address: "192.0.2.1", Port: 443, Role: "alternative", OK: true, ConnectSeconds: 0.0012},
 					{Probe: "tcp", Address: "192.0.2.1", Port: 80, Role: "alternative", OK: true, ConnectSeconds: 0.0011},
-				}}},
+				},
+				ICMP: &icmp.Result{Probe: "icmp", Address: "192.0.2.1", Sent: 5, Received: 4, LossRatio: 0.2,
+					RTTMinSeconds: 0.011, RTTAvgSeconds: 0.0125, RTTMaxSeconds: 0.015, RTTStddevSeconds: 0.0015}}},
 		{Agent: "enc1", Target: "backup", Time: t0, DurationSeconds: 0.004, Verdict: record.Go, Labels: map[string]string{"venue": "berlin"},
 			Results: record.Results{TCP: []tcp.Result{
 				{Probe: "tcp", Address: "192.0.2.2", Port: 1935, Role: "ingest", OK: true, ConnectSeconds: 0.0021},

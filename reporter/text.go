@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/record"
 )
@@ -110,6 +111,27 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 	}
 	if x := r.Results.RTMP; x != nil {
 		step(x.OK, false, "rtmp", rtmpStep(x, c))
+	}
+	if i := r.Results.ICMP; i != nil && i.Error != icmp.Canceled {
+		// ICMP is a measurement beside the verdict: only loss is marked as bad; no socket or no
+		// reply at all is shown as "not measured".
+		switch {
+		case i.Error != icmp.OK:
+			why := string(i.Error)
+			if i.Errno != "" {
+				why += " (" + i.Errno + ")"
+			}
+			step(false, true, "icmp", fmt.Sprintf("%s not measured: %s", i.Address, why))
+		case i.Received == 0:
+			step(false, true, "icmp", fmt.Sprintf("%s answered none of %d echoes (ICMP filtered?)", i.Address, i.Sent))
+		default:
+			lost := ""
+			if i.Received < i.Sent {
+				lost = fmt.Sprintf(" (%.0f %% lost)", i.LossRatio*100)
+			}
+			step(i.Received == i.Sent, false, "icmp", fmt.Sprintf("%s %d/%d echoes answered%s, rtt min/avg/max %.1f/%.1f/%.1f ms",
+				i.Address, i.Received, i.Sent, lost, i.RTTMinSeconds*1000, i.RTTAvgSeconds*1000, i.RTTMaxSeconds*1000))
+		}
 	}
 }
 

@@ -36,7 +36,7 @@ const checkParallel = 8
 
 func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	fs := newFlagSet(e, "check", checkUsage)
-	cfgPath := fs.String("config", "", "config file (default "+config.DefaultPath+" when it exists)")
+	cfgPath := fs.String("config", "", "config file (default "+defaultConfigPath()+" when it exists)")
 	asJSON := fs.Bool("json", false, "print one JSON document instead of the checklist")
 	timeout := fs.Duration("timeout", 0, "per-probe timeout, e.g. 3s (default: the config's, else 5s)")
 	resolver := fs.String("resolver", "", "DNS resolver to use instead of the system's, IP[:port]")
@@ -149,7 +149,7 @@ func loadConfigForCheck(path string) (*config.Config, error) {
 	if path != "" {
 		return config.Load(path)
 	}
-	c, err := config.Load(config.DefaultPath)
+	c, err := config.Load(defaultConfigPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return config.Default(), nil
 	}

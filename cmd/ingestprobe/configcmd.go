@@ -23,7 +23,7 @@ func cmdConfig(e env, args []string) (int, error) {
 		fs.Usage()
 		return exitUsage, usagef("config: want \"config validate [FILE]\"")
 	}
-	path := config.DefaultPath
+	path := defaultConfigPath()
 	switch len(pos) {
 	case 1:
 	case 2:

@@ -23,7 +23,7 @@ Ctrl-C stops the probes, then delivers what is queued for up to 10 s — the res
 
 func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 	fs := newFlagSet(e, "run", runUsage)
-	cfgPath := fs.String("config", config.DefaultPath, "config file")
+	cfgPath := fs.String("config", defaultConfigPath(), "config file")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error (logs go to stderr)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

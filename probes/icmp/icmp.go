@@ -1,0 +1,273 @@
+// Package icmp measures round-trip time and packet loss to one address with a short burst of ICMP
+// echo requests. It tries an unprivileged ping socket first (Linux: the caller's group is inside
+// net.ipv4.ping_group_range; macOS: always) and a raw socket (CAP_NET_RAW, root, Windows
+// Administrator) second; when neither can be opened the result says so and the run is not a
+// failure — ICMP is a nice-to-have beside the TCP and RTMP checks that decide a verdict.
+package icmp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	probing "github.com/prometheus-community/pro-bing"
+)
+
+// Class is the bounded reason a run did not measure. It is safe as a metric label.
+type Class string
+
+const (
+	OK          Class = ""
+	Unavailable Class = "unavailable" // no ICMP socket could be opened: not in ping_group_range and no CAP_NET_RAW
+	Denied      Class = "denied"      // a socket opened but this host refused to send (its own firewall: EPERM, EACCES)
+	Unreachable Class = "unreachable" // no route to the address (ENETUNREACH, EHOSTUNREACH on send)
+	Canceled    Class = "canceled"    // the run was stopped before it measured anything
+	Other       Class = "other"
+)
+
+// Defaults. Five echoes 20 ms apart take 80 ms to send: well inside the time the TCP connects and
+// the RTMP handshake take on a real uplink, so the burst does not lengthen a check, while 50
+// packets a second stays under the echo rate limits of common routers (a faster burst would be
+// policed, and the drops would read as loss). A reply later than a second is treated as lost: on
+// an RTMP uplink such a delay stalls the encoder's send buffer anyway.
+const (
+	DefaultCount     = 5
+	DefaultInterval  = 20 * time.Millisecond
+	DefaultReplyWait = time.Second
+)
+
+// Config says where to send the echoes and how many.
+type Config struct {
+	Address   netip.Addr
+	Count     int           // default DefaultCount
+	Interval  time.Duration // default DefaultInterval
+	ReplyWait time.Duration // how long to wait for the last reply; default DefaultReplyWait
+}
+
+// Probe runs one burst of echoes to Config.Address.
+type Probe struct {
+	cfg Config
+	// ping runs one burst in the given mode. setup is false when the socket could not be opened,
+	// which is what makes the probe fall back to the other mode.
+	ping func(ctx context.Context, addr netip.Addr, privileged bool, count int, interval, timeout time.Duration) (st stats, setup bool, err error)
+	// route asks the kernel for a route to the address without sending anything.
+	route func(ctx context.Context, addr netip.Addr) error
+	now   func() time.Time
+}
+
+// stats is what one burst measured, independent of pro-bing's types so tests can fake it.
+type stats struct {
+	sent, received        int
+	min, avg, max, stddev time.Duration
+}
+
+// New returns a probe for cfg with the defaults filled in.
+func New(cfg Config) *Probe {
+	if cfg.Count <= 0 {
+		cfg.Count = DefaultCount
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.ReplyWait <= 0 {
+		cfg.ReplyWait = DefaultReplyWait
+	}
+	return &Probe{cfg: cfg, ping: ping, route: route, now: time.Now}
+}
+
+// Result is what one burst measured. Loss and RTTs are only meaningful when Error is empty; RTTs
+// only when Received > 0.
+type Result struct {
+	Probe      string `json:"probe"` // always "icmp"
+	Address    string `json:"address"`
+	Privileged bool   `json:"privileged"` // a raw socket was used (the unprivileged ping socket was not permitted)
+	Error      Class  `json:"error,omitempty"`
+	Errno      string `json:"errno,omitempty"`
+	// ErrnoUnprivileged and ErrnoPrivileged say why a socket could not be opened: the first when
+	// the probe fell back to a raw socket, both when neither opened (Error "unavailable").
+	ErrnoUnprivileged string  `json:"errno_unprivileged,omitempty"`
+	ErrnoPrivileged   string  `json:"errno_privileged,omitempty"`
+	Sent              int     `json:"sent"`
+	Received          int     `json:"received"`
+	LossRatio         float64 `json:"loss_ratio"`
+	RTTMinSeconds     float64 `json:"rtt_min_seconds"`
+	RTTAvgSeconds     float64 `json:"rtt_avg_seconds"`
+	RTTMaxSeconds     float64 `json:"rtt_max_seconds"`
+	RTTStddevSeconds  float64 `json:"rtt_stddev_seconds"`
+	DurationSeconds   float64 `json:"duration_seconds"`
+}
+
+// Measured says the burst ran: some echoes were sent and loss is meaningful.
+func (r *Result) Measured() bool { return r.Error == OK && r.Sent > 0 }
+
+// Run sends the burst under ctx's deadline. It plans the burst to fit: when the deadline is nearer
+// than Count echoes plus the reply wait, it sends fewer echoes rather than count the last ones as
+// lost for want of time.
+func (p *Probe) Run(ctx context.Context) (r Result) {
+	r = Result{Probe: "icmp", Address: p.cfg.Address.String()}
+	start := p.now()
+	defer func() { r.DurationSeconds = p.now().Sub(start).Seconds() }()
+	count, timeout, ok := p.plan(ctx, start)
+	if !ok {
+		r.Error = Canceled
+		return r
+	}
+	// One host only: a broadcast or multicast echo would count other hosts' replies.
+	if !p.cfg.Address.IsValid() || p.cfg.Address.IsMulticast() || p.cfg.Address.IsUnspecified() {
+		r.Error = Other
+		return r
+	}
+	// pro-bing retries a send refused with EACCES forever, deaf to ctx (it assumes a broadcast
+	// address); a route lookup first turns a "prohibit" route or a missing one into data instead.
+	if err := p.route(ctx, p.cfg.Address); err != nil {
+		r.Error, r.Errno = Classify(err)
+		if r.Error == Other || r.Error == Unavailable {
+			r.Error = Unreachable
+		}
+		return r
+	}
+	var st stats
+	var err error
+	var setup bool
+	for _, privileged := range []bool{false, true} {
+		r.Privileged = privileged
+		st, setup, err = p.ping(ctx, p.cfg.Address, privileged, count, p.cfg.Interval, timeout)
+		if setup {
+			break
+		}
+		_, errno := Classify(err)
+		if privileged {
+			r.ErrnoPrivileged = errno
+		} else {
+			r.ErrnoUnprivileged = errno
+		}
+	}
+	if !setup {
+		r.Privileged = false
+		r.Error = Unavailable
+		if ctx.Err() != nil {
+			r.Error = Canceled
+		}
+		return r
+	}
+	r.Sent, r.Received = st.sent, min(st.received, st.sent)
+	if err != nil && !(errors.Is(err, context.DeadlineExceeded) && r.Sent > 0) {
+		// A deadline that ends a burst already under way is the plan working; anything else — the
+		// run canceled, the first send refused — means nothing comparable was measured.
+		r.Error, r.Errno = Classify(err)
+		if r.Sent == 0 || r.Error == Canceled {
+			r.Sent, r.Received = 0, 0
+			return r
+		}
+		r.Error, r.Errno = OK, ""
+	}
+	if r.Sent > 0 {
+		r.LossRatio = float64(r.Sent-r.Received) / float64(r.Sent)
+	}
+	if r.Received > 0 {
+		r.RTTMinSeconds = st.min.Seconds()
+		r.RTTAvgSeconds = st.avg.Seconds()
+		r.RTTMaxSeconds = st.max.Seconds()
+		r.RTTStddevSeconds = st.stddev.Seconds()
+	}
+	return r
+}
+
+// plan fits the burst into ctx's deadline: the count of echoes and the time to wait in all.
+func (p *Probe) plan(ctx context.Context, now time.Time) (count int, timeout time.Duration, ok bool) {
+	count, wait := p.cfg.Count, p.cfg.ReplyWait
+	dl, has := ctx.Deadline()
+	if !has {
+		return count, time.Duration(count-1)*p.cfg.Interval + wait, ctx.Err() == nil
+	}
+	left := dl.Sub(now)
+	if left <= 0 || ctx.Err() != nil {
+		return 0, 0, false
+	}
+	wait = min(wait, left)
+	count = min(count, 1+int((left-wait)/p.cfg.Interval))
+	return count, min(left, time.Duration(count-1)*p.cfg.Interval+wait), true
+}
+
+// ping is the real burst, through pro-bing.
+func ping(ctx context.Context, addr netip.Addr, privileged bool, count int, interval, timeout time.Duration) (stats, bool, error) {
+	pg := probing.New(addr.String())
+	pg.SetIPAddr(&net.IPAddr{IP: addr.AsSlice(), Zone: addr.Zone()})
+	pg.SetPrivileged(privileged)
+	pg.SetLogger(probing.NoopLogger{}) // send errors come back as data, not as log lines
+	pg.Count = count
+	pg.Interval = interval
+	pg.Timeout = timeout
+	pg.RecordRtts = false
+	pg.RecordTTLs = false
+	setup := false
+	pg.OnSetup = func() { setup = true }
+	err := pg.RunWithContext(ctx)
+	s := pg.Statistics()
+	return stats{sent: s.PacketsSent, received: s.PacketsRecv, min: s.MinRtt, avg: s.AvgRtt, max: s.MaxRtt, stddev: s.StdDevRtt}, setup, err
+}
+
+// route connects a UDP socket to the address: the kernel picks a route (or refuses) and nothing is
+// sent.
+func route(ctx context.Context, addr netip.Addr) error {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "udp", netip.AddrPortFrom(addr, 9).String())
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// Classify turns a socket or send error into a class and the errno's name, using errors.Is/As only.
+func Classify(err error) (Class, string) {
+	if err == nil {
+		return OK, ""
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return Canceled, ""
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return Canceled, ""
+	}
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return Other, ""
+	}
+	name := errnoName(errno)
+	switch errno {
+	case syscall.EPERM, syscall.EACCES:
+		return Denied, name
+	case syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.EADDRNOTAVAIL:
+		return Unreachable, name
+	case syscall.EPROTONOSUPPORT, syscall.EAFNOSUPPORT, syscall.ESOCKTNOSUPPORT:
+		return Unavailable, name
+	}
+	return Other, name
+}
+
+// errnoName is the symbolic name of the errnos an ICMP socket meets, or "" for others: a bounded set.
+func errnoName(e syscall.Errno) string {
+	switch e {
+	case syscall.EPERM:
+		return "EPERM"
+	case syscall.EACCES:
+		return "EACCES"
+	case syscall.ENETUNREACH:
+		return "ENETUNREACH"
+	case syscall.EHOSTUNREACH:
+		return "EHOSTUNREACH"
+	case syscall.EADDRNOTAVAIL:
+		return "EADDRNOTAVAIL"
+	case syscall.EPROTONOSUPPORT:
+		return "EPROTONOSUPPORT"
+	case syscall.EAFNOSUPPORT:
+		return "EAFNOSUPPORT"
+	case syscall.ESOCKTNOSUPPORT:
+		return "ESOCKTNOSUPPORT"
+	}
+	return ""
+}
