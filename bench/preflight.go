@@ -24,6 +24,7 @@ type Preflight struct {
 	Codes     []string `json:"codes"`
 	TimeoutMS float64  `json:"timeout_ms,omitempty"` // --timeout, for the dropped case
 	Probes    []string `json:"probes"`
+	Variant   string   `json:"variant,omitempty"` // what the target's config added
 }
 
 // checkDoc is the part of `check --json` the harness reads.
@@ -80,22 +81,24 @@ func timeCheck(ctx context.Context, n int, wantVerdict string, mk func(ctx conte
 }
 
 // MeasurePreflightOpen times `check` of a target whose ports all answer, on loopback, with the
-// world's resolver.
-func MeasurePreflightOpen(ctx context.Context, bin string, w *World, dir string, n int) (Preflight, error) {
+// world's resolver. targetExtra is added to the target's config (e.g. `icmp = false`).
+func MeasurePreflightOpen(ctx context.Context, bin string, w *World, dir string, n int, targetExtra string) (Preflight, error) {
 	cfgPath := filepath.Join(dir, "preflight.toml")
-	cfg := w.AgentConfig(AgentConfig{Interval: 30 * time.Second, Timeout: 5 * time.Second, StateDir: filepath.Join(dir, "preflight-state"), Targets: 1})
+	cfg := w.AgentConfig(AgentConfig{Interval: 30 * time.Second, Timeout: 5 * time.Second,
+		StateDir: filepath.Join(dir, "preflight-state"), Targets: 1, TargetExtra: targetExtra})
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return Preflight{}, err
 	}
-	// One run first, not counted: it pays for reading the binary from disk.
-	if _, err := timeCheck(ctx, 1, "go", func(ctx context.Context) *exec.Cmd {
+	mk := func(ctx context.Context) *exec.Cmd {
 		return exec.CommandContext(ctx, bin, "check", "--config", cfgPath, "--json", w.Targets[0].Name)
-	}); err != nil {
+	}
+	// One run first, not counted: it pays for reading the binary from disk.
+	if _, err := timeCheck(ctx, 1, "go", mk); err != nil {
 		return Preflight{}, err
 	}
-	return timeCheck(ctx, n, "go", func(ctx context.Context) *exec.Cmd {
-		return exec.CommandContext(ctx, bin, "check", "--config", cfgPath, "--json", w.Targets[0].Name)
-	})
+	p, err := timeCheck(ctx, n, "go", mk)
+	p.Variant = targetExtra
+	return p, err
 }
 
 // MeasurePreflightDropped times `check --timeout T` from the lab's venue while the venue firewall

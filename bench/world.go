@@ -99,6 +99,8 @@ type AgentConfig struct {
 	// Push lists push sinks ("http", "remote_write") sending to Collector, a base URL.
 	Push      []string
 	Collector string
+	// TargetExtra is added to every [[targets]] table (a line like `icmp = false`).
+	TargetExtra string
 }
 
 // AgentConfig writes an ingestprobe config for the world. The RTMP and ICMP probes are left at
@@ -117,6 +119,9 @@ func (w *World) AgentConfig(c AgentConfig) string {
 	}
 	for _, t := range ts {
 		fmt.Fprintf(&b, "\n[[targets]]\nname = %q\nurl = %q\nalt_ports = [%d, %d]\n", t.Name, t.URL(), AltPort1, AltPort2)
+		if c.TargetExtra != "" {
+			b.WriteString(c.TargetExtra + "\n")
+		}
 	}
 	if c.JSONLPath != "" {
 		fmt.Fprintf(&b, "\n[[sinks]]\ntype = \"jsonl\"\npath = %q\n", c.JSONLPath)
