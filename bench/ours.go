@@ -202,7 +202,7 @@ const idleSettle = 2 * time.Second
 
 // MeasureOurs runs the agent twice: first with every target scheduled a day away (idle RSS), then
 // at interval for dur, scraping its /metrics every interval like a Prometheus server would.
-func MeasureOurs(ctx context.Context, bin string, w *World, dir string, interval, dur time.Duration, targets int, push []string, col *Collector) (OursFootprint, error) {
+func MeasureOurs(ctx context.Context, bin string, w *World, dir string, interval, dur time.Duration, targets int, push []string, col *Collector, targetExtra string) (OursFootprint, error) {
 	out := OursFootprint{Sinks: append([]string{"jsonl", "prometheus"}, push...)}
 	colURL := ""
 	if col != nil {
@@ -222,7 +222,7 @@ func MeasureOurs(ctx context.Context, bin string, w *World, dir string, interval
 		jsonl := filepath.Join(d, "records.jsonl")
 		listen := fmt.Sprintf("127.0.0.1:%d", port)
 		cfg := w.AgentConfig(AgentConfig{Interval: iv, Timeout: min(5*time.Second, iv/2), StateDir: filepath.Join(d, "state"),
-			JSONLPath: jsonl, MetricsListen: listen, Targets: targets, Push: push, Collector: colURL})
+			JSONLPath: jsonl, MetricsListen: listen, Targets: targets, Push: push, Collector: colURL, TargetExtra: targetExtra})
 		cfgPath := filepath.Join(d, "config.toml")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return err

@@ -54,7 +54,9 @@ type Options struct {
 	// Push are the push sinks the agent runs besides jsonl and prometheus, delivering to a
 	// collector in this process: "all-in" means the spool and the senders are measured too.
 	Push []string
-	Log  func(format string, args ...any)
+	// TargetExtra is added to every target of the footprint and scale runs (e.g. `icmp = false`).
+	TargetExtra string
+	Log         func(format string, args ...any)
 }
 
 // Full are the sizes of issue #7: about five minutes of measuring.
@@ -216,7 +218,7 @@ func Run(ctx context.Context, o Options) (r Report) {
 	var bb *Blackbox
 	if w != nil && want(PhaseFootprint) {
 		begin(PhaseFootprint)
-		if f, err := MeasureOurs(ctx, o.Bin, w, o.Dir, o.FootInterval, o.FootDuration, o.FootTargets, o.Push, col); err != nil {
+		if f, err := MeasureOurs(ctx, o.Bin, w, o.Dir, o.FootInterval, o.FootDuration, o.FootTargets, o.Push, col, o.TargetExtra); err != nil {
 			fail("footprint_ours", err)
 		} else {
 			r.Ours = &f
@@ -253,7 +255,7 @@ func Run(ctx context.Context, o Options) (r Report) {
 	}
 	if w != nil && want(PhaseScale) {
 		begin(PhaseScale)
-		if s, err := MeasureScale(ctx, w, o.Dir, o.ScaleTargets, o.ScaleInterval, o.ScaleDuration, o.Push, col); err != nil {
+		if s, err := MeasureScale(ctx, w, o.Dir, o.ScaleTargets, o.ScaleInterval, o.ScaleDuration, o.Push, col, o.TargetExtra); err != nil {
 			fail(PhaseScale, err)
 		} else {
 			r.Scale = &s

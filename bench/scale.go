@@ -56,7 +56,7 @@ const envScaleJob = "IPBENCH_SCALE_JOB"
 // in a child process over the world's first targets for dur, recording every run's lag through the
 // scheduler's Lag callback. The child is this binary again: its memory and CPU are the agent's
 // alone, not the harness's.
-func MeasureScale(ctx context.Context, w *World, dir string, targets int, interval, dur time.Duration, push []string, col *Collector) (Scale, error) {
+func MeasureScale(ctx context.Context, w *World, dir string, targets int, interval, dur time.Duration, push []string, col *Collector, targetExtra string) (Scale, error) {
 	var out Scale
 	port, err := freeTCPPort()
 	if err != nil {
@@ -68,7 +68,7 @@ func MeasureScale(ctx context.Context, w *World, dir string, targets int, interv
 	}
 	job := scaleJob{Config: filepath.Join(dir, "scale.toml"), JSONL: filepath.Join(dir, "scale-records.jsonl"), Duration: dur, Profile: ScaleProfile}
 	ac := AgentConfig{Interval: interval, Timeout: min(5*time.Second, interval/2), StateDir: state,
-		JSONLPath: job.JSONL, MetricsListen: fmt.Sprintf("127.0.0.1:%d", port), Targets: targets}
+		JSONLPath: job.JSONL, MetricsListen: fmt.Sprintf("127.0.0.1:%d", port), Targets: targets, TargetExtra: targetExtra}
 	if col != nil {
 		ac.Push, ac.Collector = push, col.URL
 	}
