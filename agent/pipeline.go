@@ -6,6 +6,7 @@ import (
 	"context"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -99,6 +100,8 @@ type Pipeline struct {
 	tcp  func(tcp.Config) tcpProbe
 	rtmp func(rtmp.Config) rtmpProbe
 	icmp func(icmp.Config) icmpProbe
+
+	icmpRaw atomic.Bool // a burst needed the raw socket: try it first from now on
 }
 
 type icmpProbe interface {
@@ -282,7 +285,10 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := p.newICMP(icmp.Config{Address: addrs[0], Count: t.ICMPCount}).Run(tctx)
+			r := p.newICMP(icmp.Config{Address: addrs[0], Count: t.ICMPCount, PrivilegedFirst: p.icmpRaw.Load()}).Run(tctx)
+			if r.Error == icmp.OK && r.Privileged {
+				p.icmpRaw.Store(true) // no ping socket here: go straight to the raw one next time
+			}
 			res.ICMP = &r
 		}()
 	}

@@ -46,6 +46,9 @@ type Config struct {
 	Count     int           // default DefaultCount
 	Interval  time.Duration // default DefaultInterval
 	ReplyWait time.Duration // how long to wait for the last reply; default DefaultReplyWait
+	// PrivilegedFirst tries the raw socket before the ping socket: the agent sets it once a burst
+	// needed the raw socket, so a host without ping sockets does not pay a failed socket per run.
+	PrivilegedFirst bool
 }
 
 // Probe runs one burst of echoes to Config.Address.
@@ -133,7 +136,11 @@ func (p *Probe) Run(ctx context.Context) (r Result) {
 	var st stats
 	var err error
 	var setup bool
-	for _, privileged := range []bool{false, true} {
+	order := []bool{false, true}
+	if p.cfg.PrivilegedFirst {
+		order = []bool{true, false}
+	}
+	for _, privileged := range order {
 		r.Privileged = privileged
 		st, setup, err = p.ping(ctx, p.cfg.Address, privileged, count, p.cfg.Interval, timeout)
 		if setup {

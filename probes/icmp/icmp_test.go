@@ -76,6 +76,7 @@ func TestRunModes(t *testing.T) {
 		wantSent       int
 		wantLoss       float64
 		wantErrnos     [2]string
+		privFirst      bool
 	}{
 		{name: "unprivileged works", unpriv: attempt{setup: true, st: good}, wantSent: 5, wantLoss: 0.2},
 		{name: "falls back to raw", unpriv: attempt{err: permDenied}, priv: attempt{setup: true, st: good}, wantPrivileged: true, wantSent: 5, wantLoss: 0.2, wantErrnos: [2]string{"EACCES", ""}},
@@ -83,10 +84,12 @@ func TestRunModes(t *testing.T) {
 		{name: "first send refused by local firewall", unpriv: attempt{setup: true, err: &net.OpError{Op: "write", Err: os.NewSyscallError("sendto", syscall.EPERM)}}, wantErr: Denied},
 		{name: "deadline ends a burst under way", unpriv: attempt{setup: true, st: stats{sent: 3, received: 3, avg: time.Millisecond}, err: context.DeadlineExceeded}, wantSent: 3},
 		{name: "all lost", unpriv: attempt{setup: true, st: stats{sent: 5}}, wantSent: 5, wantLoss: 1},
+		{name: "raw socket first when told", privFirst: true, unpriv: attempt{err: permDenied}, priv: attempt{setup: true, st: good}, wantPrivileged: true, wantSent: 5, wantLoss: 0.2},
+		{name: "raw first, falls back to the ping socket", privFirst: true, unpriv: attempt{setup: true, st: good}, priv: attempt{err: noRaw}, wantSent: 5, wantLoss: 0.2, wantErrnos: [2]string{"", "EPERM"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := New(Config{Address: netip.MustParseAddr("192.0.2.7")})
+			p := New(Config{Address: netip.MustParseAddr("192.0.2.7"), PrivilegedFirst: tt.privFirst})
 			p.route = func(context.Context, netip.Addr) error { return nil }
 			var modes []bool
 			p.ping = func(_ context.Context, _ netip.Addr, privileged bool, _ int, _, _ time.Duration) (stats, bool, error) {
@@ -107,8 +110,8 @@ func TestRunModes(t *testing.T) {
 			if got := [2]string{r.ErrnoUnprivileged, r.ErrnoPrivileged}; got != tt.wantErrnos {
 				t.Errorf("got socket errnos %v; want %v", got, tt.wantErrnos)
 			}
-			if len(modes) == 0 || modes[0] {
-				t.Errorf("got modes tried %v; want the unprivileged one first", modes)
+			if len(modes) == 0 || modes[0] != tt.privFirst {
+				t.Errorf("got modes tried %v; want the raw socket first: %v", modes, tt.privFirst)
 			}
 			if r.Measured() && r.Received > 0 && r.RTTAvgSeconds <= 0 {
 				t.Errorf("got avg rtt %v; want it filled", r.RTTAvgSeconds)
