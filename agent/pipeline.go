@@ -371,9 +371,7 @@ func pickAddresses(all []netip.Addr) []netip.Addr {
 	return out
 }
 
-func (p *Pipeline) newDNS(c dns.Config) interface {
-	Run(context.Context) dns.Result
-} {
+func (p *Pipeline) newDNS(c dns.Config) dnsProbe {
 	if p.dns != nil {
 		return p.dns(c)
 	}
@@ -387,9 +385,7 @@ func (p *Pipeline) newRTMP(c rtmp.Config) rtmpProbe {
 	return rtmp.New(c)
 }
 
-func (p *Pipeline) newTCP(c tcp.Config) interface {
-	Run(context.Context) tcp.Result
-} {
+func (p *Pipeline) newTCP(c tcp.Config) tcpProbe {
 	if p.tcp != nil {
 		return p.tcp(c)
 	}
