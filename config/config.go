@@ -473,6 +473,9 @@ func (c *Config) setDefaultsAndValidate() error {
 		if err := c.validateURLDoctor(t, where); err != nil {
 			return err
 		}
+		if t.CAFile != "" {
+			t.CAFile = c.resolve(t.CAFile)
+		}
 		if err := validateRTMP(t, u); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
@@ -587,6 +590,13 @@ func (c *Config) validateSinks() error {
 		}
 		names[k.Name] = i + 1
 		where = fmt.Sprintf("sinks[%d] (%s)", i, k.Name)
+		// Like every *_file key, relative to the config file's directory.
+		if k.TokenFile != "" {
+			k.TokenFile = c.resolve(k.TokenFile)
+		}
+		if k.CAFile != "" {
+			k.CAFile = c.resolve(k.CAFile)
+		}
 		set := map[string]bool{"path": k.Path != "", "listen": k.Listen != "", "url": k.URL != "", "token_file": k.TokenFile != "",
 			"ca_file": k.CAFile != "", "timeout": k.Timeout.d != 0, "batch_size": k.BatchSize != 0}
 		for _, f := range []string{"path", "listen", "url", "token_file", "ca_file", "timeout", "batch_size"} {

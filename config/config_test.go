@@ -175,3 +175,22 @@ func TestNameMatchers(t *testing.T) {
 		})
 	}
 }
+
+// TestFilePathsRelativeToConfig: every *_file key (and ca_file) is read from the config file's
+// directory when relative, as sign_key_file is — not from wherever the agent was started.
+func TestFilePathsRelativeToConfig(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.toml")
+	text := "[[targets]]\nname = \"a\"\nurl = \"rtmp://h/live/s\"\n" +
+		"[[sinks]]\ntype = \"http\"\nurl = \"https://c.example/ingest\"\ntoken_file = \"tok\"\nca_file = \"ca.pem\"\n"
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := c.Sinks[0]; k.TokenFile != filepath.Join(dir, "tok") || k.CAFile != filepath.Join(dir, "ca.pem") {
+		t.Errorf("got token_file %q ca_file %q; want both under %s", k.TokenFile, k.CAFile, dir)
+	}
+}
