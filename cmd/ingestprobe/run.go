@@ -48,6 +48,9 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	reload := make(chan struct{}, 1)
+	// The forwarder ends with cmdRun, also when the daemon fails to start.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	go func() {
 		for {
 			select {
