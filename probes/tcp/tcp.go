@@ -1,5 +1,9 @@
 // Package tcp probes whether a TCP connection to one address and port can be made, how long the
 // connect took, and — when it cannot — why, as a bounded error class read from the errno.
+//
+// On Linux the connect is timed like a plain blocking connect(2): the thread waits in ppoll(2)
+// and the kernel wakes it when the handshake ends (connect_linux.go), so the time reported is the
+// network's and not Go's scheduler's; elsewhere it goes through Go's dialer (connect_other.go).
 package tcp
 
 import (
@@ -34,7 +38,7 @@ type Config struct {
 // Probe connects once to Config.Address.
 type Probe struct {
 	cfg  Config
-	dial func(ctx context.Context, network, address string) (net.Conn, error) // nil = the kernel's connect
+	dial func(ctx context.Context, network, address string) (net.Conn, error) // a test's fake; nil = connect (per platform)
 	now  func() time.Time
 }
 
@@ -63,25 +67,18 @@ type Result struct {
 func (p *Probe) Run(ctx context.Context) Result {
 	r := Result{Probe: "tcp", Address: p.cfg.Address.Addr().String(), Port: int(p.cfg.Address.Port())}
 	start := p.now()
-	var connecting time.Time
-	dial := p.dial
-	if dial == nil {
-		d := net.Dialer{
-			// The connection is closed at once: keep-alive would only add four setsockopt calls
-			// inside the timed window.
-			KeepAlive: -1,
-			// Called after the socket is made and set up, right before connect(2): the clock
-			// starts there, so socket creation is not counted as network time. (A single address
-			// is dialled in this goroutine, so no lock is needed.)
-			ControlContext: func(context.Context, string, string, syscall.RawConn) error {
-				connecting = p.now()
-				return nil
-			},
+	var connecting, end time.Time
+	var rtt time.Duration
+	var err error
+	if p.dial != nil {
+		var conn net.Conn
+		if conn, err = p.dial(ctx, "tcp", p.cfg.Address.String()); err == nil {
+			conn.Close()
 		}
-		dial = d.DialContext
+		end = p.now()
+	} else {
+		connecting, end, rtt, err = p.connect(ctx)
 	}
-	conn, err := dial(ctx, "tcp", p.cfg.Address.String())
-	end := p.now()
 	if !connecting.IsZero() {
 		start = connecting
 	}
@@ -90,8 +87,7 @@ func (p *Probe) Run(ctx context.Context) Result {
 		r.Error, r.Errno = Classify(err)
 		return r
 	}
-	r.RTTSeconds = kernelRTT(conn).Seconds()
-	conn.Close()
+	r.RTTSeconds = rtt.Seconds()
 	r.OK = true
 	return r
 }
