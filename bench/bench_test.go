@@ -69,7 +69,10 @@ func TestParseProc(t *testing.T) {
 		t.Errorf("parseStatusMem: got %v; want VmRSS %d, VmHWM %d, RssAnon %d and nothing else", m, 10<<20, 20<<20, 4<<20)
 	}
 	s, err := ReadProc(os.Getpid())
-	if err != nil || s.RSS <= 0 || s.HWM < s.RSS {
+	if n := parseStatusThreads("Name:\tx\nThreads:\t9\nVmRSS:\t 1 kB\n"); n != 9 {
+		t.Errorf("parseStatusThreads: got %d; want 9", n)
+	}
+	if err != nil || s.RSS <= 0 || s.HWM < s.RSS || s.Threads < 1 {
 		t.Errorf("ReadProc(self): got %+v, %v; want RSS > 0 and HWM ≥ RSS", s, err)
 	}
 }

@@ -24,6 +24,7 @@ type ProcSample struct {
 	// RSS split: anonymous (heap, stacks, runtime) and file-backed (the binary's own pages, shared
 	// with the page cache).
 	Anon, File int64
+	Threads    int // OS threads (Threads: in /proc/<pid>/status)
 }
 
 // ReadProc reads utime+stime from /proc/<pid>/stat and VmRSS, VmHWM from /proc/<pid>/status.
@@ -42,6 +43,7 @@ func ReadProc(pid int) (ProcSample, error) {
 	}
 	m := parseStatusMem(string(status))
 	s.RSS, s.HWM, s.Anon, s.File = m["VmRSS"], m["VmHWM"], m["RssAnon"], m["RssFile"]
+	s.Threads = parseStatusThreads(string(status))
 	return s, nil
 }
 
@@ -80,6 +82,17 @@ func parseStatusMem(status string) map[string]int64 {
 		}
 	}
 	return m
+}
+
+// parseStatusThreads reads the "Threads:" line of /proc/<pid>/status; 0 when absent.
+func parseStatusThreads(status string) int {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }
 
 // Sampler reads a process's /proc figures every period until stopped.
@@ -152,6 +165,7 @@ type Footprint struct {
 	// CPUPerProbeMS is CPUSeconds/Probes in milliseconds; CPUPercent is of one core.
 	CPUPerProbeMS float64 `json:"cpu_per_probe_ms"`
 	CPUPercent    float64 `json:"cpu_percent"`
+	MaxThreads    int     `json:"max_threads"` // the most OS threads seen in a sample
 }
 
 const mb = 1 << 20
@@ -175,6 +189,9 @@ func footprintOf(idleRSS int64, samples []ProcSample, probes int) Footprint {
 		CPUSeconds:   (last.CPU - first.CPU).Seconds(),
 		WallSeconds:  last.At.Sub(first.At).Seconds(),
 		Probes:       probes,
+	}
+	for _, s := range samples {
+		f.MaxThreads = max(f.MaxThreads, s.Threads)
 	}
 	if probes > 0 {
 		f.CPUPerProbeMS = f.CPUSeconds * 1000 / float64(probes)

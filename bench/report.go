@@ -365,6 +365,7 @@ func (r Report) WriteTable(w io.Writer) {
 			fmt.Sprintf("%s (%s + %s)", f1(of.SteadyRSSMB), f1(of.SteadyAnonMB), f1(of.SteadyFileMB)),
 			fmt.Sprintf("%s (%s + %s)", f1(bf.SteadyRSSMB), f1(bf.SteadyAnonMB), f1(bf.SteadyFileMB)), fmt.Sprintf("≤ %d MB", targetSteadyRSSMB), met(of.SteadyRSSMB <= targetSteadyRSSMB))
 		row("2", "peak RSS (VmHWM), MB", f1(of.PeakRSSMB), f1(bf.PeakRSSMB), "–", "–")
+		row("2", "OS threads, most seen", fmt.Sprint(of.MaxThreads), fmt.Sprint(bf.MaxThreads), "–", "–")
 		ratio := of.CPUPerProbeMS / bf.CPUPerProbeMS
 		row("2", fmt.Sprintf("CPU per probe, ms (ours ÷ theirs = %s)", f2(ratio)), f2(of.CPUPerProbeMS)+" ms", f2(bf.CPUPerProbeMS)+" ms",
 			fmt.Sprintf("≤ %.1f× theirs", targetCPURatio), met(ratio <= targetCPURatio))
@@ -388,8 +389,8 @@ func (r Report) WriteTable(w io.Writer) {
 	if s := r.Scale; s != nil {
 		row("3", fmt.Sprintf("scale: %d targets every %.0f s, %d runs: schedule lag p50 / p99 / max, ms", s.Targets, s.IntervalS, s.Runs),
 			f1(s.LagMS.P50)+" / "+f1(s.LagMS.P99)+" / "+f1(s.LagMS.Max), "–", fmt.Sprintf("p99 ≤ %d ms", targetLagP99MS), met(s.LagMS.P99 <= targetLagP99MS))
-		row("3", "scale: max goroutines; steady / peak RSS, MB; CPU per probe, ms; % of a core",
-			fmt.Sprintf("%d; %s / %s; %s; %s", s.MaxGoroutine, f1(s.SteadyRSSMB), f1(s.PeakRSSMB), f2(s.CPUPerProbeMS), f1(s.CPUPercent)), "–", "–", "–")
+		row("3", "scale: max goroutines / OS threads; steady / peak RSS, MB; CPU per probe, ms; % of a core",
+			fmt.Sprintf("%d / %d; %s / %s; %s; %s", s.MaxGoroutine, s.MaxThreads, f1(s.SteadyRSSMB), f1(s.PeakRSSMB), f2(s.CPUPerProbeMS), f1(s.CPUPercent)), "–", "–", "–")
 	}
 	if s := r.Spool; s != nil {
 		row("5", "spool append, results/s (default sync: interval)", f0(s.AppendPerS["interval"]), "–", fmt.Sprintf("≥ %d", targetSpoolPerS), met(s.AppendPerS["interval"] >= targetSpoolPerS))
