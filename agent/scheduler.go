@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"container/heap"
 	"context"
 	"hash/fnv"
 	"math/rand/v2"
@@ -41,21 +42,124 @@ const DefaultConcurrency = 64
 
 // Run blocks until ctx is done, then waits for the runs in flight, which end at their deadlines or
 // at once, since they share ctx.
+//
+// One goroutine keeps the plan — a heap of targets ordered by their next start — and hands each
+// target, when it is due, to one of Concurrency workers. A target is back in the plan only when its
+// run has ended, so two runs of it never overlap. Goroutines: 1 + min(Concurrency, targets), however
+// many targets there are. When every worker is busy, a due target waits, and its lag says so.
 func (s *Scheduler) Run(ctx context.Context) {
+	if len(s.Targets) == 0 {
+		return
+	}
 	n := s.Concurrency
 	if n <= 0 {
 		n = DefaultConcurrency
 	}
-	sem := make(chan struct{}, n)
+	n = min(n, len(s.Targets))
+	jobs := make(chan *planned)
+	// back has room for every target: a worker never waits to return one.
+	back := make(chan *planned, len(s.Targets))
 	var wg sync.WaitGroup
-	for _, t := range s.Targets {
+	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.loop(ctx, t, sem)
+			s.work(ctx, jobs, back)
 		}()
 	}
+	s.dispatch(ctx, jobs, back)
+	close(jobs)
 	wg.Wait()
+}
+
+// planned is a target and when its next run should start.
+type planned struct {
+	t    *Scheduled
+	next time.Time
+}
+
+// plan is a min-heap of planned runs by start time.
+type plan []*planned
+
+func (p plan) Len() int           { return len(p) }
+func (p plan) Less(i, j int) bool { return p[i].next.Before(p[j].next) }
+func (p plan) Swap(i, j int)      { p[i], p[j] = p[j], p[i] }
+func (p *plan) Push(x any)        { *p = append(*p, x.(*planned)) }
+func (p *plan) Pop() any {
+	old := *p
+	x := old[len(old)-1]
+	old[len(old)-1] = nil
+	*p = old[:len(old)-1]
+	return x
+}
+
+// dispatch hands due targets to the workers and plans the next run of each target a worker
+// returns, until ctx is done.
+func (s *Scheduler) dispatch(ctx context.Context, jobs chan<- *planned, back <-chan *planned) {
+	now := s.clock()
+	h := make(plan, 0, len(s.Targets))
+	for i := range s.Targets {
+		t := &s.Targets[i]
+		h = append(h, &planned{t: t, next: now.Add(offset(t.Name, t.Interval))})
+	}
+	heap.Init(&h)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		var out chan<- *planned
+		var head *planned
+		if len(h) > 0 {
+			if wait := h[0].next.Sub(s.clock()); wait <= 0 {
+				out, head = jobs, h[0] // due: offered to the next free worker
+			} else {
+				timer.Reset(wait)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case out <- head:
+			heap.Pop(&h)
+		case p := <-back:
+			s.replan(p)
+			heap.Push(&h, p)
+		case <-timer.C:
+		}
+	}
+}
+
+// replan moves p to its next slot after a run. A run that took longer than the interval makes the
+// next start late rather than pile up: missed slots are skipped.
+func (s *Scheduler) replan(p *planned) {
+	p.next = p.next.Add(p.t.Interval)
+	if now := s.clock(); p.next.Before(now) {
+		skipped := now.Sub(p.next)/p.t.Interval + 1
+		p.next = p.next.Add(skipped * p.t.Interval)
+		if s.Log != nil {
+			s.Log.Warn("target run overran its interval; skipping slots", zap.String("target", p.t.Name), zap.Int64("skipped", int64(skipped)))
+		}
+	}
+}
+
+// work runs the targets handed to it, one at a time, until jobs is closed.
+func (s *Scheduler) work(ctx context.Context, jobs <-chan *planned, back chan<- *planned) {
+	for p := range jobs {
+		if ctx.Err() != nil {
+			continue
+		}
+		started := s.clock()
+		if s.Lag != nil {
+			s.Lag(p.t.Name, started.Sub(p.next))
+		}
+		rec := s.Pipeline.Run(ctx, p.t.Target)
+		if ctx.Err() != nil {
+			continue // a run cut short by shutdown measured the shutdown, not the network
+		}
+		if s.Emit != nil {
+			s.Emit(rec)
+		}
+		back <- p
+	}
 }
 
 func (s *Scheduler) clock() time.Time {
@@ -73,45 +177,4 @@ func offset(name string, interval time.Duration) time.Duration {
 	base := time.Duration(h.Sum64() % uint64(interval))
 	jitter := time.Duration(rand.Int64N(int64(interval)/100 + 1))
 	return (base + jitter) % interval
-}
-
-// loop runs one target: sequentially, so two runs of it never overlap. A run that takes longer than
-// the interval makes the next start late rather than pile up; missed slots are skipped.
-func (s *Scheduler) loop(ctx context.Context, t Scheduled, sem chan struct{}) {
-	next := s.clock().Add(offset(t.Name, t.Interval))
-	timer := time.NewTimer(time.Until(next))
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		started := s.clock()
-		if s.Lag != nil {
-			s.Lag(t.Name, started.Sub(next))
-		}
-		rec := s.Pipeline.Run(ctx, t.Target)
-		<-sem
-		if ctx.Err() != nil {
-			return // a run cut short by shutdown measured the shutdown, not the network
-		}
-		if s.Emit != nil {
-			s.Emit(rec)
-		}
-		next = next.Add(t.Interval)
-		if now := s.clock(); next.Before(now) {
-			skipped := now.Sub(next)/t.Interval + 1
-			next = next.Add(skipped * t.Interval)
-			if s.Log != nil {
-				s.Log.Warn("target run overran its interval; skipping slots", zap.String("target", t.Name), zap.Int64("skipped", int64(skipped)))
-			}
-		}
-		timer.Reset(time.Until(next))
-	}
 }

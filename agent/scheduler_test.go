@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -137,5 +138,85 @@ func TestSequence(t *testing.T) {
 	}
 	if _, err := OpenSequence(dir); err == nil {
 		t.Errorf("got no error for a corrupt sequence file")
+	}
+}
+
+// TestSchedulerGoroutinesBoundedByConcurrency: the scheduler's own goroutines are 1 + the
+// concurrency, not one per target. 300 targets due at once with runs of 20 ms and a concurrency of
+// 4: a goroutine per target would show 300 or more.
+func TestSchedulerGoroutinesBoundedByConcurrency(t *testing.T) {
+	var inflight sync.Map
+	var maxOverlap, maxAll atomic.Int64
+	var targets []Scheduled
+	for i := range 300 {
+		targets = append(targets, Scheduled{
+			Target:   Target{Name: fmt.Sprintf("t%03d", i), URL: "rtmp://192.0.2.1/live/k", AltPorts: []int{}, Timeout: time.Second},
+			Interval: 50 * time.Millisecond,
+		})
+	}
+	var runs atomic.Int64
+	s := &Scheduler{
+		Pipeline:    slowPipeline(20*time.Millisecond, &inflight, &maxOverlap, &maxAll),
+		Targets:     targets,
+		Concurrency: 4,
+		Emit:        func(record.Record) { runs.Add(1) },
+	}
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithTimeout(t.Context(), 400*time.Millisecond)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	most := 0
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		select {
+		case <-done:
+			waiting = false
+		case <-tick.C:
+			most = max(most, runtime.NumGoroutine()-before)
+		}
+	}
+	// Per run in flight the fake pipeline adds its own probe goroutines (a handful); 4 runs at once.
+	if most > 60 {
+		t.Errorf("got up to %d goroutines beside the test's; want them bounded by the concurrency (4), not the 300 targets", most)
+	}
+	if maxAll.Load() > 4 || runs.Load() == 0 {
+		t.Errorf("got %d runs at once and %d runs; want at most 4 at once and some runs", maxAll.Load(), runs.Load())
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("%d goroutines after Run returned, %d before; want none left", after, before)
+	}
+}
+
+// TestSchedulerLagWhenSaturated: when every worker is busy a due target waits, and the lag it
+// reports says how long. One worker, two targets due every 10 ms, runs of 30 ms: each run starts
+// at least 20 ms after its plan once the worker is saturated.
+func TestSchedulerLagWhenSaturated(t *testing.T) {
+	var inflight sync.Map
+	var maxOverlap, maxAll atomic.Int64
+	var targets []Scheduled
+	for _, n := range []string{"a", "b"} {
+		targets = append(targets, Scheduled{Target: Target{Name: n, URL: "rtmp://192.0.2.1/live/k", AltPorts: []int{}, Timeout: time.Second}, Interval: 10 * time.Millisecond})
+	}
+	var mu sync.Mutex
+	var most time.Duration
+	s := &Scheduler{
+		Pipeline:    slowPipeline(30*time.Millisecond, &inflight, &maxOverlap, &maxAll),
+		Targets:     targets,
+		Concurrency: 1,
+		Lag: func(_ string, lag time.Duration) {
+			mu.Lock()
+			most = max(most, lag)
+			mu.Unlock()
+		},
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	s.Run(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	if most < 20*time.Millisecond {
+		t.Errorf("largest lag %s; want ≥ 20 ms: a due target waiting for the only worker must say so", most)
 	}
 }
