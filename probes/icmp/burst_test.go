@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -506,18 +508,22 @@ func TestReplyFilter(t *testing.T) {
 	}
 }
 
-// countingConn counts the packets a burst's socket delivered.
+// countingConn records the packets a burst's socket delivered: source, ICMP type and identifier.
 type countingConn struct {
 	packetConn
 	mu      sync.Mutex
-	packets int
+	packets []string
 }
 
 func (c *countingConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	n, from, err := c.packetConn.ReadFrom(b)
 	if err == nil {
+		p := fmt.Sprintf("% x", b[:min(n, 8)])
+		if n >= 8 {
+			p = fmt.Sprintf("type %d id %#04x", b[0], binary.BigEndian.Uint16(b[4:]))
+		}
 		c.mu.Lock()
-		c.packets++
+		c.packets = append(c.packets, fmt.Sprintf("%v: %s", from, p))
 		c.mu.Unlock()
 	}
 	return n, from, err
@@ -578,8 +584,8 @@ func TestRawFilterConcurrent(t *testing.T) {
 				if r.Error != OK || !r.Privileged || r.Sent != count || r.Received != count {
 					t.Fatalf("burst %d: got %+v; want %d of %d echoes answered through the raw socket", i, r, count, count)
 				}
-				if got := conns[i].packets; got != count {
-					t.Errorf("burst %d: its socket delivered %d packets; want only its %d replies", i, got, count)
+				if got := conns[i].packets; len(got) != count {
+					t.Errorf("burst %d: its socket delivered %d packets; want only its %d replies:\n%s", i, len(got), count, strings.Join(got, "\n"))
 				}
 			}
 		})
