@@ -197,8 +197,8 @@ type Target struct {
 	LatencyWarn    Duration `toml:"latency_warn"`     // net.high_latency above this average; default "150ms"
 }
 
-// MaxICMPCount bounds icmp_count: a burst is a sample of the path, not a load test; 20 echoes 20 ms apart plus the reply wait stay well inside the default 5 s
-// timeout; more would be cut short by the deadline anyway.
+// MaxICMPCount bounds icmp_count: a burst is a sample of the path, not a load test; 20 echoes at most 20 ms apart plus the reply wait stay well inside the default
+// 5 s timeout; more would be cut short by the deadline anyway.
 const MaxICMPCount = 20
 
 // RTMPLevels are the values of a target's rtmp key, in order.
