@@ -43,10 +43,12 @@ const DefaultConcurrency = 64
 // Run blocks until ctx is done, then waits for the runs in flight, which end at their deadlines or
 // at once, since they share ctx.
 //
-// One goroutine keeps the plan — a heap of targets ordered by their next start — and hands each
-// target, when it is due, to one of Concurrency workers. A target is back in the plan only when its
-// run has ended, so two runs of it never overlap. Goroutines: 1 + min(Concurrency, targets), however
-// many targets there are. When every worker is busy, a due target waits, and its lag says so.
+// One goroutine keeps the plan — a heap of targets ordered by their next start — and starts each
+// target's run, when it is due and fewer than Concurrency runs are in flight, on a goroutine of its
+// own that ends with the run (so the deep stack a run grows is freed with it, not kept between runs
+// by a long-lived goroutine). A target is back in the plan only when its run has ended, so two runs
+// of it never overlap. Goroutines: 1 + the runs in flight, however many targets there are. When
+// Concurrency runs are in flight, a due target waits, and its lag says so.
 func (s *Scheduler) Run(ctx context.Context) {
 	if len(s.Targets) == 0 {
 		return
@@ -55,20 +57,21 @@ func (s *Scheduler) Run(ctx context.Context) {
 	if n <= 0 {
 		n = DefaultConcurrency
 	}
-	n = min(n, len(s.Targets))
-	jobs := make(chan *planned)
-	// back has room for every target: a worker never waits to return one.
+	// slots holds a token per run in flight; back has room for every target, so a run never waits
+	// to return its target to the plan.
+	slots := make(chan struct{}, min(n, len(s.Targets)))
 	back := make(chan *planned, len(s.Targets))
 	var wg sync.WaitGroup
-	for range n {
+	s.dispatch(ctx, func(p *planned) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.work(ctx, jobs, back)
+			defer func() { <-slots }()
+			if s.runOnce(ctx, p) {
+				back <- p
+			}
 		}()
-	}
-	s.dispatch(ctx, jobs, back)
-	close(jobs)
+	}, slots, back)
 	wg.Wait()
 }
 
@@ -93,9 +96,9 @@ func (p *plan) Pop() any {
 	return x
 }
 
-// dispatch hands due targets to the workers and plans the next run of each target a worker
-// returns, until ctx is done.
-func (s *Scheduler) dispatch(ctx context.Context, jobs chan<- *planned, back <-chan *planned) {
+// dispatch starts each due target's run once a slot is free, and plans the next run of each target
+// that comes back, until ctx is done.
+func (s *Scheduler) dispatch(ctx context.Context, start func(*planned), slots chan<- struct{}, back <-chan *planned) {
 	now := s.clock()
 	h := make(plan, 0, len(s.Targets))
 	for i := range s.Targets {
@@ -106,11 +109,10 @@ func (s *Scheduler) dispatch(ctx context.Context, jobs chan<- *planned, back <-c
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		var out chan<- *planned
-		var head *planned
+		var slot chan<- struct{}
 		if len(h) > 0 {
 			if wait := h[0].next.Sub(s.clock()); wait <= 0 {
-				out, head = jobs, h[0] // due: offered to the next free worker
+				slot = slots // due: it starts as soon as a slot is free
 			} else {
 				timer.Reset(wait)
 			}
@@ -118,8 +120,8 @@ func (s *Scheduler) dispatch(ctx context.Context, jobs chan<- *planned, back <-c
 		select {
 		case <-ctx.Done():
 			return
-		case out <- head:
-			heap.Pop(&h)
+		case slot <- struct{}{}:
+			start(heap.Pop(&h).(*planned))
 		case p := <-back:
 			s.replan(p)
 			heap.Push(&h, p)
@@ -141,25 +143,24 @@ func (s *Scheduler) replan(p *planned) {
 	}
 }
 
-// work runs the targets handed to it, one at a time, until jobs is closed.
-func (s *Scheduler) work(ctx context.Context, jobs <-chan *planned, back chan<- *planned) {
-	for p := range jobs {
-		if ctx.Err() != nil {
-			continue
-		}
-		started := s.clock()
-		if s.Lag != nil {
-			s.Lag(p.t.Name, started.Sub(p.next))
-		}
-		rec := s.Pipeline.Run(ctx, p.t.Target)
-		if ctx.Err() != nil {
-			continue // a run cut short by shutdown measured the shutdown, not the network
-		}
-		if s.Emit != nil {
-			s.Emit(rec)
-		}
-		back <- p
+// runOnce runs p's target and emits its record. It reports false when ctx ended during the run:
+// a run cut short by shutdown measured the shutdown, not the network, and is dropped.
+func (s *Scheduler) runOnce(ctx context.Context, p *planned) bool {
+	if ctx.Err() != nil {
+		return false
 	}
+	started := s.clock()
+	if s.Lag != nil {
+		s.Lag(p.t.Name, started.Sub(p.next))
+	}
+	rec := s.Pipeline.Run(ctx, p.t.Target)
+	if ctx.Err() != nil {
+		return false
+	}
+	if s.Emit != nil {
+		s.Emit(rec)
+	}
+	return true
 }
 
 func (s *Scheduler) clock() time.Time {
