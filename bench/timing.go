@@ -65,6 +65,32 @@ type Timing struct {
 	BlackboxUS         Dist `json:"blackbox_us"`
 	BlackboxOverheadUS Dist `json:"blackbox_overhead_us"`
 	Errors             int  `json:"errors"`
+	// ErrorKinds counts the failed connects by who failed and why ("bare: connection refused",
+	// "ours: timeout", "blackbox: …"), so that a failed pair is never an unexplained gap.
+	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
+}
+
+// settleGap is the pause before every timed connect. The listener (a child process) accepts and
+// closes each connection right after it is made; without the pause the next connect would run
+// while the listener and the kernel still handle the previous one's accept and close, and that
+// work would land on whichever connect comes second in a pair. A probe in the agent never follows
+// another connect to the same listener within microseconds.
+const settleGap = 500 * time.Microsecond
+
+func settle() {
+	// A busy wait, not a sleep: a sleeping thread lets the CPU idle, and the next connect would
+	// pay for waking it (50 µs here), which is no one's connect time.
+	for t0 := time.Now(); time.Since(t0) < settleGap; {
+	}
+}
+
+// failed counts one failed connect of a pair.
+func (t *Timing) failed(who, why string) {
+	t.Errors++
+	if t.ErrorKinds == nil {
+		t.ErrorKinds = map[string]int{}
+	}
+	t.ErrorKinds[who+": "+why]++
 }
 
 // timingWarmup connections are made and not counted: the first ones pay for page faults and the
@@ -84,16 +110,18 @@ func MeasureTiming(ctx context.Context, ap netip.AddrPort, n int, bb *Blackbox) 
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
+		settle()
 		b, r, err := BareConnect(ap)
 		if err != nil {
-			out.Errors++
+			out.failed("bare", err.Error())
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		settle()
 		res := tcp.New(tcp.Config{Address: ap}).Run(pctx)
 		cancel()
 		if !res.OK {
-			out.Errors++
+			out.failed("ours", string(res.Error)+" "+res.Errno)
 			continue
 		}
 		if i < timingWarmup {
@@ -125,14 +153,20 @@ func MeasureTiming(ctx context.Context, ap netip.AddrPort, n int, bb *Blackbox) 
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
+		settle()
 		b, _, err := BareConnect(ap)
 		if err != nil {
-			out.Errors++
+			out.failed("bare", err.Error())
 			continue
 		}
+		settle()
 		p, err := bb.Probe(ctx, "tcp_connect", ap.String())
-		if err != nil || !p.Success {
-			out.Errors++
+		if err != nil {
+			out.failed("blackbox", err.Error())
+			continue
+		}
+		if !p.Success {
+			out.failed("blackbox", "probe_success 0")
 			continue
 		}
 		if i < timingWarmup {
