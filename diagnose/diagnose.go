@@ -280,4 +280,11 @@ func round(s float64) float64 { return float64(int64(s*1e6+0.5)) / 1e6 }
 
 func seconds(s float64) string { return fmt.Sprintf("%.1f s", s) }
 
-func millis(s float64) string { return fmt.Sprintf("%.1f ms", s*1000) }
+// millis prints a duration in seconds as milliseconds, with two decimals below one (a LAN connect
+// of 0.04 ms does not read as "0.0 ms").
+func millis(s float64) string {
+	if s < 0.001 {
+		return fmt.Sprintf("%.2f ms", s*1000)
+	}
+	return fmt.Sprintf("%.1f ms", s*1000)
+}

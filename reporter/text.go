@@ -129,8 +129,8 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 			if i.Received < i.Sent {
 				lost = fmt.Sprintf(" (%.0f %% lost)", i.LossRatio*100)
 			}
-			step(i.Received == i.Sent, false, "icmp", fmt.Sprintf("%s %d/%d echoes answered%s, rtt min/avg/max %.1f/%.1f/%.1f ms",
-				i.Address, i.Received, i.Sent, lost, i.RTTMinSeconds*1000, i.RTTAvgSeconds*1000, i.RTTMaxSeconds*1000))
+			step(i.Received == i.Sent, false, "icmp", fmt.Sprintf("%s %d/%d echoes answered%s, rtt min/avg/max %s/%s/%s ms",
+				i.Address, i.Received, i.Sent, lost, msValue(i.RTTMinSeconds), msValue(i.RTTAvgSeconds), msValue(i.RTTMaxSeconds)))
 		}
 	}
 }
@@ -214,11 +214,21 @@ func verdictText(v record.Verdict, c palette) string {
 	return c.bad + c.bold + "NO-GO" + c.reset
 }
 
+// ms prints a duration in seconds for a reader: "2.0 s", "12.3 ms", and below a millisecond two
+// decimals ("0.04 ms"), so a LAN or loopback time does not read as zero.
 func ms(s float64) string {
 	if s >= 1 {
 		return fmt.Sprintf("%.1f s", s)
 	}
-	return fmt.Sprintf("%.1f ms", s*1000)
+	return msValue(s) + " ms"
+}
+
+// msValue is a duration in seconds as a number of milliseconds, without the unit.
+func msValue(s float64) string {
+	if v := s * 1000; v < 1 {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.1f", s*1000)
 }
 
 // CheckDocument is what `check --json` prints: the overall verdict and one record per target.
