@@ -2,7 +2,7 @@
 
 // A measuring aid, not part of the product: built only with `-tags memprofile`. With
 // INGESTPROBE_MEMPROFILE_DIR set, the process writes, every 10 s and at most 60 times, the
-// runtime's memory classes with /proc/self/status's RSS split (mem-NN.txt) into that directory and,
+// runtime's memory classes with /proc/self/status's RSS split (mem-NN.txt) and the goroutines (goroutines-NN.txt) into that directory and,
 // unless INGESTPROBE_MEMPROFILE_HEAP=0, a pprof heap profile (heap-NN.pprof; sampling every 4 KiB,
 // whose buckets add about 2 MB of RSS). docs/performance.md (Footprint) says how it was used.
 package main
@@ -59,13 +59,17 @@ func writeMemProfile(dir string, i int, heap bool) error {
 			return err
 		}
 	}
+	if g, err := os.Create(filepath.Join(dir, fmt.Sprintf("goroutines-%02d.txt", i))); err == nil {
+		pprof.Lookup("goroutine").WriteTo(g, 1)
+		g.Close()
+	}
 	var b strings.Builder
 	descs := metrics.All()
 	samples := make([]metrics.Sample, 0, len(descs))
 	for _, d := range descs {
 		if strings.HasPrefix(d.Name, "/memory/classes/") || strings.HasPrefix(d.Name, "/gc/heap/goal") ||
 			strings.HasPrefix(d.Name, "/gc/heap/live") || strings.HasPrefix(d.Name, "/gc/heap/allocs:bytes") ||
-			strings.HasPrefix(d.Name, "/gc/cycles/total") || strings.HasPrefix(d.Name, "/sched/goroutines") {
+			strings.HasPrefix(d.Name, "/gc/cycles/total") || strings.HasPrefix(d.Name, "/sched/goroutines") || strings.HasPrefix(d.Name, "/gc/stack/") || strings.HasPrefix(d.Name, "/gc/gogc") || strings.HasPrefix(d.Name, "/gc/gomemlimit") {
 			samples = append(samples, metrics.Sample{Name: d.Name})
 		}
 	}
