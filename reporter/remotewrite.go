@@ -2,6 +2,7 @@ package reporter
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +11,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -287,9 +288,13 @@ func formatFloat(f float64) string {
 type writeRequest struct {
 	series []*rwSeries
 	index  map[string]*rwSeries
+	// Scratch space of add, reused from sample to sample.
+	ls  []Label
+	key []byte
 }
 
 type rwSeries struct {
+	key     string
 	labels  []Label // sorted by name, __name__ included
 	samples []rwSample
 }
@@ -300,10 +305,10 @@ type rwSample struct {
 }
 
 // add appends a sample to its series, creating the series on first use, and returns the series key.
-// Labels with an empty value are left out: to Prometheus an empty label is an absent one.
+// Labels with an empty value are left out: to Prometheus an empty label is an absent one. A sample
+// of a series already in the request allocates nothing but its place in the series.
 func (w *writeRequest) add(name string, labels []Label, v float64, ts int64) string {
-	ls := make([]Label, 0, len(labels)+1)
-	ls = append(ls, Label{"__name__", name})
+	ls := append(w.ls[:0], Label{"__name__", name})
 	for _, l := range labels {
 		if l.Value != "" && l.Name != "__name__" {
 			ls = append(ls, l)
@@ -311,29 +316,29 @@ func (w *writeRequest) add(name string, labels []Label, v float64, ts int64) str
 	}
 	// Byte order of the names, which receivers check (Mimir rejects unsorted labels); it puts
 	// __name__ first unless a label name starts with an upper-case letter.
-	sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
-	var k strings.Builder
+	slices.SortFunc(ls, func(a, b Label) int { return strings.Compare(a.Name, b.Name) })
+	k := w.key[:0]
 	for _, l := range ls {
-		k.WriteString(l.Name)
-		k.WriteByte(0xff)
-		k.WriteString(l.Value)
-		k.WriteByte(0xff)
+		k = append(k, l.Name...)
+		k = append(k, 0xff)
+		k = append(k, l.Value...)
+		k = append(k, 0xff)
 	}
-	key := k.String()
-	s := w.index[key]
+	w.ls, w.key = ls, k
+	s := w.index[string(k)]
 	if s == nil {
-		s = &rwSeries{labels: ls}
-		w.index[key] = s
+		s = &rwSeries{key: string(k), labels: slices.Clone(ls)}
+		w.index[s.key] = s
 		w.series = append(w.series, s)
 	}
 	s.samples = append(s.samples, rwSample{v, ts})
-	return key
+	return s.key
 }
 
 // sortSamples puts each series' samples in time order, as receivers append them.
 func (w *writeRequest) sortSamples() {
 	for _, s := range w.series {
-		sort.SliceStable(s.samples, func(i, j int) bool { return s.samples[i].t < s.samples[j].t })
+		slices.SortStableFunc(s.samples, func(a, b rwSample) int { return cmp.Compare(a.t, b.t) })
 	}
 }
 
