@@ -69,14 +69,18 @@ func writeMemProfile(dir string, i int, heap bool) error {
 	for _, d := range descs {
 		if strings.HasPrefix(d.Name, "/memory/classes/") || strings.HasPrefix(d.Name, "/gc/heap/goal") ||
 			strings.HasPrefix(d.Name, "/gc/heap/live") || strings.HasPrefix(d.Name, "/gc/heap/allocs:bytes") ||
-			strings.HasPrefix(d.Name, "/gc/cycles/total") || strings.HasPrefix(d.Name, "/sched/goroutines") || strings.HasPrefix(d.Name, "/gc/stack/") || strings.HasPrefix(d.Name, "/gc/gogc") || strings.HasPrefix(d.Name, "/gc/gomemlimit") {
+			strings.HasPrefix(d.Name, "/gc/cycles/total") || strings.HasPrefix(d.Name, "/sched/goroutines") || strings.HasPrefix(d.Name, "/gc/stack/") || strings.HasPrefix(d.Name, "/gc/gogc") || strings.HasPrefix(d.Name, "/gc/gomemlimit") ||
+			strings.HasPrefix(d.Name, "/cpu/classes/gc/total") || strings.HasPrefix(d.Name, "/cpu/classes/total") {
 			samples = append(samples, metrics.Sample{Name: d.Name})
 		}
 	}
 	metrics.Read(samples)
 	for _, s := range samples {
-		if s.Value.Kind() == metrics.KindUint64 {
+		switch s.Value.Kind() {
+		case metrics.KindUint64:
 			fmt.Fprintf(&b, "%-50s %10.3f MB  (%d)\n", s.Name, float64(s.Value.Uint64())/(1<<20), s.Value.Uint64())
+		case metrics.KindFloat64:
+			fmt.Fprintf(&b, "%-50s %10.3f\n", s.Name, s.Value.Float64())
 		}
 	}
 	status, err := os.ReadFile("/proc/self/status")
