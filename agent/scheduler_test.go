@@ -90,6 +90,45 @@ func TestSchedulerBoundsAndNoOverlap(t *testing.T) {
 	}
 }
 
+// TestSchedulerStops: at cancellation a pending timer is cancelled and a run in progress is cut
+// short and not emitted; Run returns once both are done, leaving no goroutine (TestMain's goleak).
+func TestSchedulerStops(t *testing.T) {
+	var inflight sync.Map
+	var maxOverlap, maxAll atomic.Int64
+	var emitted atomic.Int64
+	s := &Scheduler{
+		// A run takes 10 s unless cut short: only the cancellation ends it.
+		Pipeline: slowPipeline(10*time.Second, &inflight, &maxOverlap, &maxAll),
+		Targets: []Scheduled{
+			{Target: Target{Name: "busy", URL: "rtmp://192.0.2.1/live/k", AltPorts: []int{}, Timeout: time.Minute}, Interval: 20 * time.Millisecond},
+			{Target: Target{Name: "later", URL: "rtmp://192.0.2.1/live/k", AltPorts: []int{}, Timeout: time.Minute}, Interval: 24 * time.Hour},
+		},
+		Emit: func(record.Record) { emitted.Add(1) },
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for maxAll.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if maxAll.Load() == 0 {
+		t.Fatal("the busy target's run never started")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5 s of the cancellation")
+	}
+	if n := emitted.Load(); n != 0 {
+		t.Errorf("emitted %d records; want none (the only run was cut short)", n)
+	}
+}
+
 func TestOffsetSpreads(t *testing.T) {
 	const iv = 30 * time.Second
 	buckets := make([]int, 10)

@@ -56,7 +56,10 @@ type Options struct {
 	Push []string
 	// TargetExtra is added to every target of the footprint and scale runs (e.g. `icmp = false`).
 	TargetExtra string
-	Log         func(format string, args ...any)
+	// NoBlackbox leaves blackbox_exporter out of the footprint and timing phases: our figures
+	// alone, for quick iterations on them (ipbench -no-blackbox).
+	NoBlackbox bool
+	Log        func(format string, args ...any)
 }
 
 // Full are the sizes of issue #7: about five minutes of measuring.
@@ -223,17 +226,19 @@ func Run(ctx context.Context, o Options) (r Report) {
 		} else {
 			r.Ours = &f
 		}
-		b, f, err := MeasureBlackbox(ctx, w, o.Dir, o.FootInterval, o.FootDuration, o.FootTargets)
-		if err != nil {
-			fail("footprint_blackbox", err)
-		} else {
-			r.Blackbox, bb = &f, b
-			defer bb.Close()
+		if !o.NoBlackbox {
+			b, f, err := MeasureBlackbox(ctx, w, o.Dir, o.FootInterval, o.FootDuration, o.FootTargets)
+			if err != nil {
+				fail("footprint_blackbox", err)
+			} else {
+				r.Blackbox, bb = &f, b
+				defer bb.Close()
+			}
 		}
 	}
 	if w != nil && want(PhaseTiming) {
 		begin(PhaseTiming)
-		if bb == nil {
+		if bb == nil && !o.NoBlackbox {
 			// The footprint phase did not leave one running: start one for this phase alone.
 			if b, err := StartBlackbox(ctx, o.Dir, w, 1); err == nil {
 				bb = b

@@ -2,7 +2,6 @@ package reporter
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"go.uber.org/zap"
 
 	"github.com/ingestprobe/ingestprobe/config"
@@ -30,9 +30,15 @@ type HTTP struct {
 	// times the request was sent and its answer received: the seam for a clock-skew check.
 	ServerDate func(sent, received, date time.Time)
 
-	buf bytes.Buffer
-	zw  *gzip.Writer
+	// raw is the batch as NDJSON, body its gzip. Both are kept between sends unless a batch made
+	// them larger than keepBufferBytes (a backlog after an outage).
+	raw, body bytes.Buffer
+	zw        *gzip.Writer
 }
+
+// keepBufferBytes is the most an http sink keeps of its request buffers between sends: enough for
+// the usual batch (a few records a second), not the 500-record batches of a backlog.
+const keepBufferBytes = 256 << 10
 
 // NewHTTP builds an http sink from its config (url, token_file, ca_file, timeout, batch_size).
 func NewHTTP(cfg config.Sink, m *Metrics, log *zap.Logger) (*HTTP, error) {
@@ -61,22 +67,32 @@ func (h *HTTP) Start(ctx context.Context, cur *SpoolCursor, wake <-chan struct{}
 // fails or ctx is done; then it stops. Undelivered records stay spooled for the next start.
 func (h *HTTP) Close(ctx context.Context) error { return h.p.Close(ctx) }
 
+// send compresses the batch in one stateless gzip pass (klauspost/compress), which keeps no state
+// between requests: compress/gzip's writer holds ~0.8 MB of hash tables for as long as the sink
+// lives. The price is a few per cent of the bytes: on the benchmark's records, 1,230 bytes instead
+// of 1,101 for 5 records (a request a second at 50 targets every 10 s), 11.4 % of the NDJSON
+// instead of 8.6 % for 300.
 func (h *HTTP) send(ctx context.Context, batch []SpoolRecord) (pushAttempt, error) {
-	h.buf.Reset()
-	if h.zw == nil {
-		h.zw = gzip.NewWriter(&h.buf)
-	} else {
-		h.zw.Reset(&h.buf)
-	}
+	defer h.trimBuffers()
+	h.raw.Reset()
 	for _, r := range batch {
-		h.zw.Write(r.Payload) // writes to a bytes.Buffer do not fail
-		h.zw.Write([]byte{'\n'})
+		h.raw.Write(r.Payload) // writes to a bytes.Buffer do not fail
+		h.raw.WriteByte('\n')
 	}
+	h.body.Reset()
+	if h.zw == nil {
+		h.zw, _ = gzip.NewWriterLevel(&h.body, gzip.StatelessCompression) // a valid level: no error
+	} else {
+		h.zw.Reset(&h.body)
+	}
+	// One Write: the stateless compressor compresses each call on its own, so a write per
+	// record would compress each record alone.
+	h.zw.Write(h.raw.Bytes())
 	if err := h.zw.Close(); err != nil {
 		return pushAttempt{}, fmt.Errorf("http sink %s: compress: %w", h.p.name, err)
 	}
 	var a pushAttempt
-	req, err := http.NewRequestWithContext(context.WithValue(ctx, attemptKey{}, &a), http.MethodPost, h.url, bytes.NewReader(h.buf.Bytes()))
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, attemptKey{}, &a), http.MethodPost, h.url, bytes.NewReader(h.body.Bytes()))
 	if err != nil {
 		return a, fmt.Errorf("http sink %s: request: %w", h.p.name, err)
 	}
@@ -98,3 +114,13 @@ func (h *HTTP) send(ctx context.Context, batch []SpoolRecord) (pushAttempt, erro
 }
 
 func (h *HTTP) settle() {}
+
+// trimBuffers lets go of request buffers that a large batch grew past keepBufferBytes.
+func (h *HTTP) trimBuffers() {
+	if h.raw.Cap() > keepBufferBytes {
+		h.raw = bytes.Buffer{}
+	}
+	if h.body.Cap() > keepBufferBytes {
+		h.body = bytes.Buffer{}
+	}
+}

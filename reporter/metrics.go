@@ -3,8 +3,8 @@ package reporter
 import (
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,7 +71,7 @@ func TargetSamples(rec record.Record, interval time.Duration) []Sample {
 	var out []Sample
 	add := func(name string, v float64, extra ...Label) {
 		ls := append(append(make([]Label, 0, len(base)+len(extra)), base...), extra...)
-		sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
+		slices.SortFunc(ls, func(a, b Label) int { return strings.Compare(a.Name, b.Name) })
 		out = append(out, Sample{Name: name, Help: help[name], Labels: ls, Value: v, Time: t})
 	}
 	for _, v := range []record.Verdict{record.Go, record.Warn, record.NoGo} {
@@ -259,18 +259,45 @@ func (m *Metrics) LatestSamples() []Sample {
 
 // targetCollector exposes LatestSamples on /metrics. It is unchecked (Describe sends nothing)
 // because the static labels come from the config.
-type targetCollector struct{ m *Metrics }
+type targetCollector struct {
+	m *Metrics
 
-func (targetCollector) Describe(chan<- *prometheus.Desc) {}
+	// descs keeps the descriptors between scrapes (by name and label names: a few dozen), so
+	// that a scrape does not build and validate one per sample.
+	mu    sync.Mutex
+	descs map[string]*prometheus.Desc
+}
 
-func (c targetCollector) Collect(ch chan<- prometheus.Metric) {
+// maxDescs bounds descs: reloads with other static labels add descriptors; past this many the
+// cache starts again.
+const maxDescs = 1024
+
+func (*targetCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (c *targetCollector) Collect(ch chan<- prometheus.Metric) {
+	var key []byte
 	for _, s := range c.m.LatestSamples() {
-		names := make([]string, len(s.Labels))
 		values := make([]string, len(s.Labels))
+		key = append(key[:0], s.Name...)
 		for i, l := range s.Labels {
-			names[i], values[i] = l.Name, l.Value
+			values[i] = l.Value
+			key = append(key, 0xff)
+			key = append(key, l.Name...)
 		}
-		desc := prometheus.NewDesc(s.Name, s.Help, names, nil)
+		c.mu.Lock()
+		desc := c.descs[string(key)]
+		if desc == nil {
+			if c.descs == nil || len(c.descs) >= maxDescs {
+				c.descs = map[string]*prometheus.Desc{}
+			}
+			names := make([]string, len(s.Labels))
+			for i, l := range s.Labels {
+				names[i] = l.Name
+			}
+			desc = prometheus.NewDesc(s.Name, s.Help, names, nil)
+			c.descs[string(key)] = desc
+		}
+		c.mu.Unlock()
 		// No explicit timestamp: a scraper stamps the scrape, which keeps Prometheus's staleness
 		// handling working when a target is removed.
 		if mt, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, s.Value, values...); err == nil {

@@ -2,6 +2,7 @@ package reporter
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"flag"
 	"io"
@@ -50,6 +51,19 @@ func sampleRecords() []record.Record {
 // without the build info (it names the Go version).
 func scrape(t *testing.T) string {
 	t.Helper()
+	p := serveSamples(t)
+	resp, err := http.Get("http://" + p.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return ownSeries(string(b))
+}
+
+// serveSamples starts a prometheus sink with the sample records observed.
+func serveSamples(t *testing.T) *Prometheus {
+	t.Helper()
 	m := NewMetrics("v1.0.0", "abc123", prometheus.Labels{"agent": "enc1"})
 	m.SetTargets(map[string]time.Duration{"main": 30 * time.Second, "backup": 30 * time.Second})
 	for _, r := range sampleRecords() {
@@ -60,15 +74,14 @@ func scrape(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close(context.Background()) })
-	resp, err := http.Get("http://" + p.Addr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	return p
+}
+
+// ownSeries keeps the ingestprobe_ families of an exposition, without the build info.
+func ownSeries(exposition string) string {
 	var keep []string
 	block := false
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(exposition, "\n") {
 		if strings.HasPrefix(line, "# HELP ") {
 			block = strings.HasPrefix(line, "# HELP ingestprobe_") && !strings.HasPrefix(line, "# HELP ingestprobe_build_info")
 		}
@@ -77,6 +90,64 @@ func scrape(t *testing.T) string {
 		}
 	}
 	return strings.Join(keep, "\n") + "\n"
+}
+
+// TestMetricsCompression: /metrics is gzip for a scraper that asks for it (as Prometheus does),
+// plain otherwise, and the same exposition either way.
+func TestMetricsCompression(t *testing.T) {
+	p := serveSamples(t)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	get := func(acceptEncoding string) (http.Header, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, "http://"+p.Addr()+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acceptEncoding != "" {
+			req.Header.Set("Accept-Encoding", acceptEncoding)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body io.Reader = resp.Body
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(resp.Body)
+			if err != nil {
+				t.Fatalf("Accept-Encoding %q: %v", acceptEncoding, err)
+			}
+			body = zr
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatalf("Accept-Encoding %q: %v", acceptEncoding, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("Accept-Encoding %q: %s", acceptEncoding, resp.Status)
+		}
+		return resp.Header, string(b)
+	}
+	_, plain := get("")
+	if !strings.Contains(plain, "ingestprobe_target_verdict") {
+		t.Fatalf("plain scrape without the catalogue:\n%s", plain)
+	}
+	for _, c := range []struct {
+		accept string
+		gzip   bool
+	}{{"", false}, {"gzip", true}, {"deflate, gzip;q=0.5", true}, {"GZIP", true}, {"gzip;q=0", false}, {"identity", false}, {"br", false}} {
+		h, body := get(c.accept)
+		if got := h.Get("Content-Encoding") == "gzip"; got != c.gzip {
+			t.Errorf("Accept-Encoding %q: gzip %v; want %v", c.accept, got, c.gzip)
+		}
+		if !strings.Contains(h.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("Accept-Encoding %q: Vary %q; want Accept-Encoding", c.accept, h.Get("Vary"))
+		}
+		if ownSeries(body) != ownSeries(plain) {
+			t.Errorf("Accept-Encoding %q: exposition differs from the plain one:\n%s", c.accept, body)
+		}
+	}
 }
 
 // TestMetricCatalogue pins the metric names, labels and values of /metrics to a golden file

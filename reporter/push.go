@@ -171,12 +171,19 @@ type limitedBody struct {
 // least, the proxy from the environment (HTTPS_PROXY), no redirects. Redirects are refused because
 // Go turns a redirected POST into a GET (a 301 would be "delivered" to a landing page) and because
 // the token is added by the transport, so it would follow the request to another host.
+//
+// Without ca_file, RootCAs stays nil: crypto/tls then loads the system's roots at the first
+// certificate it verifies, once per process. A sink that never speaks TLS (an http:// collector, the
+// common case beside an encoder) never parses the system's store, which costs ~0.3 MB of heap per
+// sink that holds a copy (docs/performance.md). With ca_file, the pool is built at start, so that a
+// bad file fails the config then.
 func newPushClient(kind string, cfg config.Sink) (*http.Client, *pushTransport, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool() // no system store readable: ca_file alone decides
-	}
+	var pool *x509.CertPool
 	if cfg.CAFile != "" {
+		var err error
+		if pool, err = x509.SystemCertPool(); err != nil {
+			pool = x509.NewCertPool() // no system store readable: ca_file alone decides
+		}
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s sink %s: ca_file: %w", kind, cfg.Name, err)

@@ -169,9 +169,9 @@ func TestWriteRequestEncoding(t *testing.T) {
 	w.add("b_metric", []Label{{"agent", "a"}, {"zone", "ü-1"}, {"Upper", "x"}}, math.Inf(1), 1<<50)
 	w.add("a_metric", nil, 0, 0)
 	w.sortSamples()
-	b := make([]byte, w.Size())
-	if n, err := w.MarshalToSizedBuffer(b); err != nil || n != len(b) {
-		t.Fatalf("MarshalToSizedBuffer: got %d, %v; want %d, nil", n, err, len(b))
+	b := w.marshal()
+	if len(b) != w.Size() {
+		t.Fatalf("encoded %d bytes; Size says %d", len(b), w.Size())
 	}
 	got, err := decodeWriteRequest(b)
 	if err != nil {

@@ -49,6 +49,9 @@ const (
 	spoolDefaultSyncPeriod = time.Second
 	spoolSegmentSuffix     = ".seg"
 	spoolReadBuffer        = 64 << 10
+	// spoolReadBufferMin is the least read buffer: a cursor that keeps up reads a few records at a
+	// time, and its decoder, which lives as long as the cursor, keeps no more than that needs.
+	spoolReadBufferMin = 4 << 10
 	// spoolAgeRollDivisor bounds how long a segment stays active, so that
 	// MaxAge, which can only delete whole segments, is honoured within
 	// MaxAge/spoolAgeRollDivisor even when results arrive slowly.
@@ -400,9 +403,15 @@ type spoolDecoder struct {
 	payload []byte
 }
 
+// reset starts reading size bytes from r. The read buffer fits the section, from
+// spoolReadBufferMin up to spoolReadBuffer in powers of two, and only grows.
 func (d *spoolDecoder) reset(r io.Reader, size int64) {
-	if d.r == nil {
-		d.r = bufio.NewReaderSize(r, spoolReadBuffer)
+	want := spoolReadBufferMin
+	for int64(want) < size && want < spoolReadBuffer {
+		want *= 2
+	}
+	if d.r == nil || d.r.Size() < want {
+		d.r = bufio.NewReaderSize(r, want)
 	} else {
 		d.r.Reset(r)
 	}

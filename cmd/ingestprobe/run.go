@@ -64,6 +64,7 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 			}
 		}
 	}()
+	setAgentGC(e.getenv)
 	d := &agent.Daemon{
 		ConfigPath: *cfgPath,
 		Log:        log,

@@ -870,6 +870,7 @@ func serviceRun(ctx context.Context, e env, l layout, level string) (int, error)
 	defer log.Sync()
 	prg.log = log
 	prg.daemon = func(ctx context.Context, cfg *config.Config, reload <-chan struct{}) error {
+		setAgentGC(e.getenv)
 		d := &agent.Daemon{ConfigPath: l.Config, Log: log, Stdout: e.stdout,
 			Metrics: reporter.NewMetrics(version, commit, prometheus.Labels{"agent": cfg.Agent.ID})}
 		return d.Run(ctx, cfg, reload)

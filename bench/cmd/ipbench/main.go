@@ -47,13 +47,14 @@ func run() error {
 	flag.DurationVar(&o.ScaleDuration, "scale-duration", o.ScaleDuration, "how long the scale run lasts")
 	flag.IntVar(&o.ScaleTargets, "scale-targets", o.ScaleTargets, "targets in the scale run")
 	flag.StringVar(&o.TargetExtra, "target-extra", "", "a line added to every target of the footprint and scale runs, e.g. 'icmp = false'")
+	flag.BoolVar(&o.NoBlackbox, "no-blackbox", false, "leave blackbox_exporter out (footprint and timing): our figures alone, for quick iterations")
 	flag.StringVar(&bench.ScaleProfile, "scale-cpuprofile", "", "write a CPU profile (pprof) of the agent in the scale run to this file")
 	push := flag.String("push", strings.Join(o.Push, ","), "push sinks the agent runs besides jsonl and prometheus (http, remote_write; empty for none)")
 	flag.Parse()
 	if *smoke {
-		extra := o.TargetExtra
+		extra, nobb := o.TargetExtra, o.NoBlackbox
 		o = bench.Smoke()
-		o.TargetExtra = extra
+		o.TargetExtra, o.NoBlackbox = extra, nobb
 		*loadWait = 0
 	}
 	o.Push = nil
