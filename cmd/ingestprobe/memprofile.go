@@ -2,9 +2,14 @@
 
 // A measuring aid, not part of the product: built only with `-tags memprofile`. With
 // INGESTPROBE_MEMPROFILE_DIR set, the process writes, every 10 s and at most 60 times, the
-// runtime's memory classes with /proc/self/status's RSS split (mem-NN.txt) and the goroutines (goroutines-NN.txt) into that directory and,
-// unless INGESTPROBE_MEMPROFILE_HEAP=0, a pprof heap profile (heap-NN.pprof; sampling every 4 KiB,
-// whose buckets add about 2 MB of RSS). docs/performance.md (Footprint) says how it was used.
+// runtime's memory classes, GC settings and CPU with /proc/self/status's RSS split (mem-NN.txt) and
+// the goroutines (goroutines-NN.txt) into that directory and, unless INGESTPROBE_MEMPROFILE_HEAP=0,
+// a pprof heap profile (heap-NN.pprof; sampling every 4 KiB, whose buckets add about 2 MB of RSS).
+// The agent of the benchmark's footprint phase inherits the harness's environment:
+//
+//	CGO_ENABLED=0 go build -tags memprofile -trimpath -ldflags '-s -w' -o /tmp/ip ./cmd/ingestprobe
+//	INGESTPROBE_MEMPROFILE_DIR=/tmp/prof ./bin/ipbench -bin /tmp/ip -phases footprint -no-blackbox
+//	go tool pprof -sample_index=alloc_space -top -base /tmp/prof/heap-01.pprof /tmp/prof/heap-06.pprof
 package main
 
 import (
