@@ -3,7 +3,6 @@ package reporter
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -100,12 +99,7 @@ func (h *HTTP) send(ctx context.Context, batch []SpoolRecord) (pushAttempt, erro
 	req.Header.Set("Content-Encoding", "gzip")
 	resp, err := h.p.client.Do(req)
 	if err != nil {
-		// Unwrap *url.Error: its text repeats the URL, which may carry a credential.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return a, fmt.Errorf("http sink %s: post: %w", h.p.name, err)
+		return a, fmt.Errorf("http sink %s: post: %w", h.p.name, withoutURL(err))
 	}
 	// Read what is left (bounded by the transport) so the connection is reused.
 	io.Copy(io.Discard, resp.Body)

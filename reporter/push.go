@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -564,4 +565,14 @@ func (p *pusher) pastDeadline(end time.Time) bool {
 func (p *pusher) setQueue(cur *SpoolCursor, acked uint64) {
 	last := max(cur.s.Stats().LastSeq, acked)
 	p.m.Queue.WithLabelValues(p.name).Set(float64(last - acked))
+}
+
+// withoutURL unwraps the *url.Error an HTTP client returns: its text repeats the URL, which may
+// carry a credential, and the sink's name already says where the request went.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

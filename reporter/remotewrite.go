@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -136,12 +135,7 @@ func (r *RemoteWrite) post(ctx context.Context, a *pushAttempt, w *writeRequest)
 	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
 	resp, err := r.p.client.Do(req)
 	if err != nil {
-		// Unwrap *url.Error: its text repeats the URL, which may carry a credential.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("remote_write sink %s: post: %w", r.p.name, err)
+		return fmt.Errorf("remote_write sink %s: post: %w", r.p.name, withoutURL(err))
 	}
 	// Read what is left (bounded by the transport) so the connection is reused; never logged: a
 	// receiver may echo the request, and with it the token.
