@@ -65,14 +65,20 @@ func (p *Probe) connect(ctx context.Context) (connecting, end time.Time, rtt tim
 		// Registered after connect(2): the socket is in SYN_SENT, where shutdown(2) aborts the
 		// handshake and wakes the poll below (a hook run before connect would shut an unconnected
 		// socket, which does nothing).
+		fired := make(chan struct{})
 		stop := context.AfterFunc(ctx, func() {
+			defer close(fired)
 			mu.Lock()
 			if !closed {
 				unix.Shutdown(fd, unix.SHUT_RDWR)
 			}
 			mu.Unlock()
 		})
-		defer stop()
+		defer func() {
+			if !stop() {
+				<-fired // the hook's goroutine does not outlive the connect
+			}
+		}()
 		err = waitWritable(ctx, fd)
 		end = p.now()
 		if err != nil {

@@ -43,14 +43,15 @@ func silentListener(t *testing.T) netip.AddrPort {
 }
 
 // TestConnectSilentTimeout: the kernel path waits out a dropped SYN until ctx's deadline and
-// calls it a timeout, having waited at least that long.
+// calls it a timeout. (The clock starts at connect(2), a little after the deadline was set, so
+// the time waited is a little under the 200 ms; half of it tells a wait from a failure at once.)
 func TestConnectSilentTimeout(t *testing.T) {
 	ap := silentListener(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	r := New(Config{Address: ap}).Run(ctx)
-	if r.OK || r.Error != Timeout || r.ConnectSeconds < 0.099 {
-		t.Errorf("got %+v; want a timeout after ≥ 100 ms", r)
+	if r.OK || r.Error != Timeout || r.ConnectSeconds < 0.1 {
+		t.Errorf("got %+v; want a timeout after waiting out (most of) the 200 ms deadline", r)
 	}
 }
 
