@@ -385,9 +385,13 @@ func (r Report) WriteTable(w io.Writer) {
 		row("4", fmt.Sprintf("reported TCP connect − bare connect(2), µs, median (%d pairs, %s)", t.Samples, t.Target),
 			f1(t.OursOverheadUS.P50), f1(bbP50), fmt.Sprintf("≤ %d µs", targetOverheadP50US), met(t.OursOverheadUS.P50 <= targetOverheadP50US))
 		row("4", "same, p99, µs", f1(t.OursOverheadUS.P99), f1(bbP99), fmt.Sprintf("≤ %d µs", targetOverheadP99US), met(t.OursOverheadUS.P99 <= targetOverheadP99US))
+		bbTiming := "–" // blackbox_exporter left out (-no-blackbox) or not installed
+		if t.BlackboxUS.N > 0 {
+			bbTiming = fmt.Sprintf("%s / %s (bare %s / %s)", f1(t.BlackboxUS.P50), f1(t.BlackboxUS.P99), f1(t.BlackboxBareUS.P50), f1(t.BlackboxBareUS.P99))
+		}
 		row("4", "reported connect p50 / p99, µs (beside: the bare connect(2) of the same pairs)",
 			fmt.Sprintf("%s / %s (bare %s / %s)", f1(t.OursUS.P50), f1(t.OursUS.P99), f1(t.BareUS.P50), f1(t.BareUS.P99)),
-			fmt.Sprintf("%s / %s (bare %s / %s)", f1(t.BlackboxUS.P50), f1(t.BlackboxUS.P99), f1(t.BlackboxBareUS.P50), f1(t.BlackboxBareUS.P99)), "–", "–")
+			bbTiming, "–", "–")
 		row("4", "same connection: reported connect − kernel TCP_INFO RTT, µs, p50 / p99 (RTT p50 / p99)",
 			fmt.Sprintf("%s / %s (RTT %s / %s)", f1(t.OursOverRTTUS.P50), f1(t.OursOverRTTUS.P99), f0(t.OursRTTUS.P50), f0(t.OursRTTUS.P99)), "–", "–", "–")
 	}

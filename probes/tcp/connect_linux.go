@@ -12,18 +12,56 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// connect makes one connection the way a plain blocking connect(2) is timed: a non-blocking
+// threadWaits bounds the connects that wait on a thread of their own (kernelConnect): beyond it,
+// connects go through Go's network poller (dial.go), which holds no thread while it waits. Go keeps
+// the threads it has made, so without a bound a network that drops everything would leave the
+// agent with a thread per port × its concurrency (≈ 200); with it, at most this many more.
+const threadWaits = 16
+
+var threadTokens = make(chan struct{}, threadWaits)
+
+// connect uses kernelConnect while fewer than threadWaits connects wait on their own thread, and
+// Go's dialer otherwise.
+func (p *Probe) connect(ctx context.Context) (connecting, end time.Time, rtt time.Duration, err error) {
+	select {
+	case threadTokens <- struct{}{}:
+		defer func() { <-threadTokens }()
+		return p.kernelConnect(ctx)
+	default:
+		return p.dialConnect(ctx, connRTT)
+	}
+}
+
+// connRTT is the kernel's RTT (TCP_INFO) of a connection made by Go's dialer; 0 when unavailable.
+func connRTT(c net.Conn) time.Duration {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return 0
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var rtt time.Duration
+	_ = raw.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			rtt = time.Duration(info.Rtt) * time.Microsecond
+		}
+	})
+	return rtt
+}
+
+// kernelConnect makes one connection the way a plain blocking connect(2) is timed: a non-blocking
 // connect, then ppoll(2) on this goroutine's own thread until the socket is writable. The kernel
 // wakes this thread itself when the handshake ends, so the time measured does not wait for Go's
 // network poller to notice the socket and for the scheduler to run the goroutine again — on a busy
 // host those wake-ups add hundreds of microseconds at the tail, and they are ours, not the
-// network's. The price is one OS thread per connect in flight (at most the agent's concurrency
-// times the ports of a target).
+// network's. The price is an OS thread per connect while it waits (at most threadWaits: connect).
 //
 // The wait ends at ctx's deadline (a timeout) or when ctx is canceled: a canceled connect is
 // shut down, which aborts the handshake and wakes the poll. The socket is closed before connect
 // returns.
-func (p *Probe) connect(ctx context.Context) (connecting, end time.Time, rtt time.Duration, err error) {
+func (p *Probe) kernelConnect(ctx context.Context) (connecting, end time.Time, rtt time.Duration, err error) {
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, p.now(), 0, err
 	}

@@ -2,7 +2,10 @@ package tcp
 
 import (
 	"context"
+	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,5 +94,67 @@ func TestConnectIPv6Loopback(t *testing.T) {
 	ap := netip.AddrPortFrom(netip.IPv6Loopback(), uint16(sa.(*unix.SockaddrInet6).Port))
 	if r := New(Config{Address: ap}).Run(t.Context()); !r.OK || r.Address != "::1" {
 		t.Errorf("got %+v; want a connection to ::1", r)
+	}
+}
+
+// TestConnectBeyondThreadWaits: when threadWaits connects already wait on their own threads, the
+// next goes through Go's dialer — same result, the kernel's RTT included — and takes no token.
+// 40 connects to a silent port at once hold at most threadWaits tokens and all end as timeouts.
+func TestConnectBeyondThreadWaits(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	open := netip.MustParseAddrPort(ln.Addr().String())
+	for range threadWaits {
+		threadTokens <- struct{}{}
+	}
+	r := New(Config{Address: open}).Run(t.Context())
+	for range threadWaits {
+		<-threadTokens
+	}
+	if !r.OK || r.RTTSeconds <= 0 || r.ConnectSeconds <= 0 {
+		t.Errorf("through the dialer: got %+v; want a connection with connect time and kernel RTT", r)
+	}
+
+	silent := silentListener(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	var wg sync.WaitGroup
+	var timeouts, most atomic.Int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if n := int64(len(threadTokens)); n > most.Load() {
+				most.Store(n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := New(Config{Address: silent}).Run(ctx); r.Error == Timeout {
+				timeouts.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	if timeouts.Load() != 40 || most.Load() > threadWaits || most.Load() == 0 {
+		t.Errorf("got %d timeouts of 40 and at most %d tokens held; want 40 and between 1 and %d", timeouts.Load(), most.Load(), threadWaits)
+	}
+	if len(threadTokens) != 0 {
+		t.Errorf("%d tokens still held after every connect ended", len(threadTokens))
 	}
 }
