@@ -63,7 +63,7 @@ func startDNS(ctx context.Context, dir string, names map[string]netip.Addr) (*DN
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w (apt-get install dnsmasq-base)", err)
 	}
-	port, err := freeUDPPort()
+	port, err := freeDNSPort()
 	if err != nil {
 		return nil, err
 	}
@@ -155,13 +155,28 @@ func (s *DNSServer) Close() {
 	}
 }
 
-func freeUDPPort() (int, error) {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// freeDNSPort is a port on 127.0.0.1 free for both UDP and TCP, as dnsmasq binds both. A UDP port
+// the kernel hands out may still be the local port of a TCP connection (while `make test` runs,
+// the other packages' tests hold thousands), and dnsmasq would then fail with "Address already in
+// use"; so the TCP side is checked too, by binding it, a bounded number of times.
+func freeDNSPort() (int, error) {
+	var lastErr error
+	for range 50 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		c.Close()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		ln.Close()
+		return port, nil
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
+	return 0, fmt.Errorf("dns: no port free for both UDP and TCP on 127.0.0.1 in 50 tries: %w", lastErr)
 }
 
 func freeTCPPort() (int, error) {
