@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
@@ -44,14 +45,33 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 	if len(cfg.Targets) == 0 {
 		return exitUsage, usagef("%s has no [[targets]]: nothing to probe", *cfgPath)
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	reload := make(chan struct{}, 1)
 	// The forwarder ends with cmdRun, also when the daemon fails to start.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	reload := reloadOnHUP(ctx)
+	if err := runAgent(ctx, e, *cfgPath, log, cfg, reload); err != nil {
+		return exitUsage, err
+	}
+	return exitOK, nil
+}
+
+// runAgent runs the agent (agent.Daemon) until ctx ends: `run` and the service alike.
+func runAgent(ctx context.Context, e env, cfgPath string, log *zap.Logger, cfg *config.Config, reload <-chan struct{}) error {
+	setAgentGC(e.getenv)
+	d := &agent.Daemon{ConfigPath: cfgPath, Log: log, Stdout: e.stdout,
+		Metrics: reporter.NewMetrics(version, commit, prometheus.Labels{"agent": cfg.Agent.ID})}
+	return d.Run(ctx, cfg, reload)
+}
+
+// reloadOnHUP turns SIGHUP into reload requests for agent.Daemon.Run until ctx ends: one pending
+// request at most (signals that come while one waits are one reload). The forwarding goroutine ends
+// with ctx.
+func reloadOnHUP(ctx context.Context) <-chan struct{} {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reload := make(chan struct{}, 1)
 	go func() {
+		defer signal.Stop(hup)
 		for {
 			select {
 			case <-ctx.Done():
@@ -64,15 +84,5 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 			}
 		}
 	}()
-	setAgentGC(e.getenv)
-	d := &agent.Daemon{
-		ConfigPath: *cfgPath,
-		Log:        log,
-		Stdout:     e.stdout,
-		Metrics:    reporter.NewMetrics(version, commit, prometheus.Labels{"agent": cfg.Agent.ID}),
-	}
-	if err := d.Run(ctx, cfg, reload); err != nil {
-		return exitUsage, err
-	}
-	return exitOK, nil
+	return reload
 }

@@ -9,23 +9,19 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/signal"
 	"os/user"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kardianos/service"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
-	"github.com/ingestprobe/ingestprobe/reporter"
 )
 
 const serviceUsage = `Usage: ingestprobe service install|uninstall|start|stop|restart|status [--config F] [--purge]
@@ -827,25 +823,9 @@ func (p *program) Stop(service.Service) error {
 
 // serviceRun is `service run`: the agent under the service manager.
 func serviceRun(ctx context.Context, e env, l layout, level string) (int, error) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	reload := make(chan struct{}, 1)
 	fwdCtx, stopFwd := context.WithCancel(ctx)
 	defer stopFwd()
-	go func() {
-		for {
-			select {
-			case <-fwdCtx.Done():
-				return
-			case <-hup:
-				select {
-				case reload <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
+	reload := reloadOnHUP(fwdCtx)
 	prg := &program{cfgPath: l.Config, stdout: e.stdout, reload: reload, stopTimeout: stopTimeout}
 	exe, err := serviceExecutable()
 	if err != nil {
@@ -870,10 +850,7 @@ func serviceRun(ctx context.Context, e env, l layout, level string) (int, error)
 	defer log.Sync()
 	prg.log = log
 	prg.daemon = func(ctx context.Context, cfg *config.Config, reload <-chan struct{}) error {
-		setAgentGC(e.getenv)
-		d := &agent.Daemon{ConfigPath: l.Config, Log: log, Stdout: e.stdout,
-			Metrics: reporter.NewMetrics(version, commit, prometheus.Labels{"agent": cfg.Agent.ID})}
-		return d.Run(ctx, cfg, reload)
+		return runAgent(ctx, e, l.Config, log, cfg, reload)
 	}
 	if svcErr != nil {
 		// No service manager (a container without an init, say): run in the foreground, alike.
