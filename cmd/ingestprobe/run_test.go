@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +17,7 @@ import (
 )
 
 // startBinary runs the test binary as `ingestprobe args…`.
-func startBinary(t *testing.T, stderr *bytes.Buffer, args ...string) *exec.Cmd {
+func startBinary(t *testing.T, stderr io.Writer, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "INGESTPROBE_BE_MAIN=1", "INGESTPROBE_ARGS="+strings.Join(args, " "))

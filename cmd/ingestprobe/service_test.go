@@ -529,18 +529,7 @@ func startService(t *testing.T, cfg string) (*exec.Cmd, func() string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "INGESTPROBE_BE_MAIN=1", "INGESTPROBE_ARGS=service run --config "+cfg)
-	cmd.Stderr = f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
+	cmd := startBinary(t, f, "service", "run", "--config", cfg)
 	return cmd, func() string { b, _ := os.ReadFile(logPath); return string(b) }
 }
 
