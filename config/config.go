@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -686,17 +687,27 @@ func (c *Config) resolve(p string) string {
 	return filepath.Join(c.dir, p)
 }
 
+// maxSecretBytes bounds a secret file: a key or a token is a line, not a file of data.
+const maxSecretBytes = 16 << 10
+
 // ReadSecretFile reads a secret (a signing key, a token) from a file: one line, the trailing newline
 // and spaces trimmed — editors and `echo` add one, and a key with a newline signs every URL wrong.
 // warning is set, naming the file but not its content, when any user may read it. Errors never
 // quote the content.
 func ReadSecretFile(path string) (secret, warning string, err error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretBytes+1))
 	if err != nil {
 		return "", "", err
 	}
 	s := strings.TrimRight(string(b), " \t\r\n")
 	switch {
+	case len(b) > maxSecretBytes:
+		return "", "", fmt.Errorf("%s is larger than %d bytes; it should hold one line", path, maxSecretBytes)
 	case s == "":
 		return "", "", fmt.Errorf("%s is empty", path)
 	case strings.ContainsAny(s, "\r\n"):

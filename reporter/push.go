@@ -37,9 +37,6 @@ const (
 // headers, and a hostile or broken collector must not make the agent buffer megabytes.
 const maxResponseBody = 64 << 10
 
-// maxTokenBytes bounds a token file: a bearer token is a line, not a file of data.
-const maxTokenBytes = 16 << 10
-
 const userAgent = "ingestprobe"
 
 // pushAttempt is what one delivery attempt got back, as the transport saw it. It never holds the
@@ -204,28 +201,17 @@ func newPushClient(kind string, cfg config.Sink) (*http.Client, *pushTransport, 
 	return client, tr, nil
 }
 
-// readToken reads a bearer token file: surrounding white space trimmed, one line, not empty. Errors
-// name the file, never its content.
-func readToken(kind, sink, path string) (string, error) {
-	f, err := os.Open(path)
+// readToken reads a bearer token file with config.ReadSecretFile (one line, not empty, bounded;
+// errors name the file, never its content) and logs its warning about a file every user may read.
+func readToken(kind, sink, path string, log *zap.Logger) (string, error) {
+	tok, warn, err := config.ReadSecretFile(path)
 	if err != nil {
 		return "", fmt.Errorf("%s sink %s: token_file: %w", kind, sink, err)
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxTokenBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("%s sink %s: token_file: %w", kind, sink, err)
+	if warn != "" {
+		log.Warn("token_file: "+warn, zap.String("sink", sink))
 	}
-	tok := strings.TrimSpace(string(b))
-	switch {
-	case len(b) > maxTokenBytes:
-		return "", fmt.Errorf("%s sink %s: token_file %s is larger than %d bytes; it should hold one token", kind, sink, path, maxTokenBytes)
-	case tok == "":
-		return "", fmt.Errorf("%s sink %s: token_file %s is empty", kind, sink, path)
-	case strings.ContainsAny(tok, "\r\n"):
-		return "", fmt.Errorf("%s sink %s: token_file %s holds more than one line; it should hold one token", kind, sink, path)
-	}
-	return tok, nil
+	return strings.TrimSpace(tok), nil
 }
 
 // pushSender is what differs between push sinks: how a batch becomes a request.
@@ -291,7 +277,7 @@ func newPusher(kind string, cfg config.Sink, m *Metrics, log *zap.Logger, sender
 	}
 	if cfg.TokenFile != "" {
 		// Read now so that a missing or empty file fails the config at start, not at the first push.
-		if tr.token, err = readToken(kind, cfg.Name, cfg.TokenFile); err != nil {
+		if tr.token, err = readToken(kind, cfg.Name, cfg.TokenFile, log); err != nil {
 			return nil, err
 		}
 	}
@@ -328,7 +314,7 @@ func (p *pusher) Start(ctx context.Context, cur *SpoolCursor, wake <-chan struct
 
 	if p.tokenFile != "" {
 		// Re-read at each start, so a rotated token is picked up by a restart or SIGHUP.
-		if tok, err := readToken(p.kind, p.name, p.tokenFile); err != nil {
+		if tok, err := readToken(p.kind, p.name, p.tokenFile, p.log); err != nil {
 			p.log.Warn("token_file unreadable; using the token read at load", zap.Error(err))
 		} else {
 			p.transport.token = tok
