@@ -163,26 +163,48 @@ type cachedClock struct {
 	last  clock.Result
 	at    time.Time
 	have  bool
+	// inflight is closed when the measurement under way ends; nil when none is.
+	inflight chan struct{}
 }
 
-// get holds the lock while it measures, so targets that ask at the same moment wait for the one
-// measurement instead of each sending a query.
+// get returns the cached measurement while it is fresh, else measures. Targets that ask while a
+// measurement is under way wait for it instead of each sending a query — each only as long as its
+// own ctx allows. A measurement canceled with its caller is not kept, and a waiter measures then.
 func (c *cachedClock) get(ctx context.Context) clock.Result {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	maxAge := clockRetry
-	if c.last.OK {
-		maxAge = clockMaxAge
+	for {
+		c.mu.Lock()
+		maxAge := clockRetry
+		if c.last.OK {
+			maxAge = clockMaxAge
+		}
+		if c.have && c.now().Sub(c.at) < maxAge {
+			r := c.last
+			c.mu.Unlock()
+			return r
+		}
+		if wait := c.inflight; wait != nil {
+			c.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return clock.Result{Probe: "clock", Error: clock.Canceled}
+			}
+		}
+		done := make(chan struct{})
+		c.inflight = done
+		c.mu.Unlock()
+
+		r := c.probe(ctx)
+		c.mu.Lock()
+		if r.Error != clock.Canceled { // a canceled query says nothing about the server
+			c.last, c.at, c.have = r, c.now(), true
+		}
+		c.inflight = nil
+		c.mu.Unlock()
+		close(done)
+		return r
 	}
-	if c.have && c.now().Sub(c.at) < maxAge {
-		return c.last
-	}
-	r := c.probe(ctx)
-	if r.Error == clock.Canceled {
-		return r // says nothing about the server
-	}
-	c.last, c.at, c.have = r, c.now(), true
-	return r
 }
 
 func (p *Pipeline) progress(t string, s Stage) {

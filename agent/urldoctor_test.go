@@ -172,3 +172,41 @@ func TestCachedClock(t *testing.T) {
 		t.Errorf("canceled: got %d queries; want 2 (not cached)", got)
 	}
 }
+
+// TestCachedClockWaitersKeepTheirDeadline: a target waiting for another's measurement gives up at
+// its own deadline (canceled), and measures itself when the one under way was canceled.
+func TestCachedClockWaitersKeepTheirDeadline(t *testing.T) {
+	release := make(chan struct{})
+	var queries atomic.Int32
+	c := &cachedClock{now: time.Now, probe: func(ctx context.Context) clock.Result {
+		if queries.Add(1) == 1 {
+			select { // the first measurement hangs until released or canceled
+			case <-release:
+			case <-ctx.Done():
+				return clock.Result{Error: clock.Canceled}
+			}
+		}
+		return clock.Result{OK: true}
+	}}
+	leaderCtx, cancelLeader := context.WithCancel(t.Context())
+	leader := make(chan clock.Result, 1)
+	go func() { leader <- c.get(leaderCtx) }()
+	for queries.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	short, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if r := c.get(short); r.Error != clock.Canceled || queries.Load() != 1 {
+		t.Errorf("waiter with a 20 ms deadline: got %+v after %d queries; want canceled, no query of its own", r, queries.Load())
+	}
+	waiter := make(chan clock.Result, 1)
+	go func() { waiter <- c.get(t.Context()) }()
+	cancelLeader()
+	if r := <-leader; r.Error != clock.Canceled {
+		t.Errorf("leader: got %+v; want canceled", r)
+	}
+	if r := <-waiter; !r.OK || queries.Load() != 2 {
+		t.Errorf("waiter after the leader was canceled: got %+v after %d queries; want its own measurement (2)", r, queries.Load())
+	}
+	close(release)
+}
