@@ -922,7 +922,7 @@ func serviceLogger(e env, level string, sys service.Logger) (*zap.Logger, error)
 		ec := zap.NewProductionEncoderConfig()
 		ec.TimeKey = ""
 		ec.EncodeLevel = zapcore.CapitalLevelEncoder
-		return zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(ec), zapcore.AddSync(e.stderr), lvl)), nil
+		return zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(ec), zapcore.Lock(zapcore.AddSync(e.stderr)), lvl)), nil
 	}
 	return newLogger(e, level)
 }

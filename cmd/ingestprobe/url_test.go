@@ -186,6 +186,7 @@ func TestURLUsage(t *testing.T) {
 		{"bad event end", []string{"url", "check", u, "--event-end", "tomorrow"}, `--event-end: "tomorrow" is not an RFC 3339 time with a zone`},
 		{"missing key file", []string{"url", "check", u, "--key-file", filepath.Join(dir, "nope")}, "--key-file: open " + filepath.Join(dir, "nope") + ": no such file or directory"},
 		{"backup without primary", []string{"url", "check", u, "--backup-key-file", key}, "--backup-key-file needs --key-file too"},
+		{"both keys from stdin", []string{"url", "check", u, "--key-file", "-", "--backup-key-file", "-"}, "--key-file and --backup-key-file cannot both read standard input"},
 		{"bad ntp", []string{"url", "check", u, "--ntp", "a b"}, `--ntp: "a b" is not a host name, IP address or host:port`},
 		{"sign without stream", []string{"url", "sign", "--domain", "push.example.com", "--key-file", key}, "url sign: --stream is required"},
 		{"sign without key", []string{"url", "sign", "--domain", "push.example.com", "--stream", testStream}, "url sign: --key-file is required"},

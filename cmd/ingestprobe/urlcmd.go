@@ -100,6 +100,9 @@ func cmdURLCheck(ctx context.Context, e env, args []string) (int, error) {
 	if *backupFile != "" && *keyFile == "" {
 		return exitUsage, usagef("--backup-key-file needs --key-file too")
 	}
+	if *keyFile == "-" && *backupFile == "-" {
+		return exitUsage, usagef("--key-file and --backup-key-file cannot both read standard input")
+	}
 	for _, f := range []struct{ flag, path string }{{"--key-file", *keyFile}, {"--backup-key-file", *backupFile}} {
 		if f.path == "" {
 			continue
