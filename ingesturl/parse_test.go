@@ -84,3 +84,15 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishNameKeepsEscapes: the probe publishes the stream name as written, the bytes the
+// signature is checked over (LiteralStream), not its decoded form.
+func TestPublishNameKeepsEscapes(t *testing.T) {
+	u, err := Parse("rtmp://push.example.com/live/a%2Db?txSecret=abc&txTime=5C271099")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := u.PublishName(), "a%2Db?txSecret=abc&txTime=5C271099"; got != want || u.LiteralStream() != "a%2Db" {
+		t.Errorf("PublishName %q, LiteralStream %q; want %q and a%%2Db", got, u.LiteralStream(), want)
+	}
+}

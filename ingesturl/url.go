@@ -152,13 +152,14 @@ func (u *URL) Query() url.Values { return u.query }
 // RawQuery is the query exactly as written: signatures are computed over its literal values.
 func (u *URL) RawQuery() string { return u.rawQuery }
 
-// PublishName is what an RTMP client sends in `publish`: the stream name with its query, as OBS
-// and ffmpeg send it. A secret.
+// PublishName is what an RTMP client sends in `publish`: the stream name with its query as written,
+// percent escapes kept, as OBS and ffmpeg send it — the same bytes LiteralStream gives the
+// signature check. A secret.
 func (u *URL) PublishName() string {
 	if u.rawQuery == "" {
-		return u.stream
+		return u.rawStream
 	}
-	return u.stream + "?" + u.rawQuery
+	return u.rawStream + "?" + u.rawQuery
 }
 
 // HostPort is host:port for dialing, with IPv6 literals bracketed.
