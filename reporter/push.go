@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ingestprobe/ingestprobe/config"
+
+	"github.com/ingestprobe/ingestprobe/internal/capool"
 )
 
 // What the push sinks (http, remote_write) share: the delivery loop over a spool cursor, its retry
@@ -179,15 +180,8 @@ func newPushClient(kind string, cfg config.Sink) (*http.Client, *pushTransport, 
 	var pool *x509.CertPool
 	if cfg.CAFile != "" {
 		var err error
-		if pool, err = x509.SystemCertPool(); err != nil {
-			pool = x509.NewCertPool() // no system store readable: ca_file alone decides
-		}
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
+		if pool, err = capool.Load(cfg.CAFile); err != nil {
 			return nil, nil, fmt.Errorf("%s sink %s: ca_file: %w", kind, cfg.Name, err)
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("%s sink %s: ca_file %s holds no PEM certificate", kind, cfg.Name, cfg.CAFile)
 		}
 	}
 	base := http.DefaultTransport.(*http.Transport).Clone()

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"os"
+
+	"github.com/ingestprobe/ingestprobe/internal/capool"
 )
 
 // TLSReason is the bounded reason an RTMPS session could not be set up. It is safe as a label.
@@ -35,16 +37,9 @@ var errCAFile = errors.New("CA file unusable")
 func tlsConfig(serverName, caFile string, insecure bool) (*tls.Config, error) {
 	c := &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pool, err := capool.Load(caFile)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errCAFile, err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%w: %s holds no PEM certificate", errCAFile, caFile)
 		}
 		c.RootCAs = pool
 	}
