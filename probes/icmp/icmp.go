@@ -24,6 +24,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/ingestprobe/ingestprobe/probes/tcp"
 )
 
 // Class is the bounded reason a run did not measure. It is safe as a metric label.
@@ -249,7 +251,7 @@ func Classify(err error) (Class, string) {
 	if !errors.As(err, &errno) {
 		return Other, ""
 	}
-	name := errnoName(errno)
+	name := tcp.ErrnoName(errno)
 	switch errno {
 	case syscall.EPERM, syscall.EACCES:
 		return Denied, name
@@ -259,27 +261,4 @@ func Classify(err error) (Class, string) {
 		return Unavailable, name
 	}
 	return Other, name
-}
-
-// errnoName is the symbolic name of the errnos an ICMP socket meets, or "" for others: a bounded set.
-func errnoName(e syscall.Errno) string {
-	switch e {
-	case syscall.EPERM:
-		return "EPERM"
-	case syscall.EACCES:
-		return "EACCES"
-	case syscall.ENETUNREACH:
-		return "ENETUNREACH"
-	case syscall.EHOSTUNREACH:
-		return "EHOSTUNREACH"
-	case syscall.EADDRNOTAVAIL:
-		return "EADDRNOTAVAIL"
-	case syscall.EPROTONOSUPPORT:
-		return "EPROTONOSUPPORT"
-	case syscall.EAFNOSUPPORT:
-		return "EAFNOSUPPORT"
-	case syscall.ESOCKTNOSUPPORT:
-		return "ESOCKTNOSUPPORT"
-	}
-	return ""
 }

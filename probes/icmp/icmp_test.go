@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/ingestprobe/ingestprobe/probes/tcp"
 )
 
 func TestMain(m *testing.M) {
@@ -134,8 +136,8 @@ func TestRunRoute(t *testing.T) {
 				return stats{}, false, nil
 			}
 			r := p.Run(t.Context())
-			if r.Error == OK || r.Errno != errnoName(e) {
-				t.Errorf("got %q %q; want a failure class with errno %s", r.Error, r.Errno, errnoName(e))
+			if r.Error == OK || r.Errno != tcp.ErrnoName(e) {
+				t.Errorf("got %q %q; want a failure class with errno %s", r.Error, r.Errno, tcp.ErrnoName(e))
 			}
 		})
 	}

@@ -127,7 +127,8 @@ func Classify(err error) (Class, string) {
 	return Other, name
 }
 
-// ErrnoName is the symbolic name of the errnos we classify, or "" for others: a bounded set.
+// ErrnoName is the symbolic name of the errnos the probes classify, or "" for others: a bounded
+// set, safe as a metric label.
 func ErrnoName(e syscall.Errno) string {
 	switch e {
 	case syscall.ECONNREFUSED:
@@ -154,6 +155,12 @@ func ErrnoName(e syscall.Errno) string {
 		return "EPERM"
 	case syscall.EACCES:
 		return "EACCES"
+	case syscall.EPROTONOSUPPORT: // the socket errors below are the ICMP and clock probes'
+		return "EPROTONOSUPPORT"
+	case syscall.EAFNOSUPPORT:
+		return "EAFNOSUPPORT"
+	case syscall.ESOCKTNOSUPPORT:
+		return "ESOCKTNOSUPPORT"
 	}
 	return ""
 }
