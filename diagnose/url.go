@@ -323,10 +323,7 @@ func likelyCauses(fs []record.Finding) []record.Finding {
 			f := fs[i]
 			f.Message = strings.TrimSuffix(f.Message, ".") + " — likely because " + c.why + " (" + c.code + ")"
 			f.Remedy = fs[j].Remedy + " " + f.Remedy
-			ev := make(map[string]any, len(f.Evidence)+1)
-			for k, v := range f.Evidence {
-				ev[k] = v
-			}
+			ev := copyEvidence(f.Evidence)
 			ev["likely_cause"] = c.code
 			f.Evidence = ev
 			fs[i] = f

@@ -109,8 +109,16 @@ func (p *Probe) exchange(ctx context.Context, r *Result) {
 	// The connection has no context: its deadline is the context's, and a cancel interrupts the read.
 	dl, _ := ctx.Deadline()
 	_ = conn.SetDeadline(dl)
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(fired)
+		_ = conn.SetDeadline(time.Unix(1, 0))
+	})
+	defer func() {
+		if !stop() {
+			<-fired // the hook's goroutine does not outlive the exchange
+		}
+	}()
 
 	// The transmit timestamp carries a random nonce instead of our time (RFC 9109 §4): it cannot be
 	// guessed by an off-path spoofer, and our clock, the thing being judged, is not sent.
