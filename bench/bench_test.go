@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"math"
 	"net"
@@ -259,4 +260,16 @@ func TestBenchHarnessSmoke(t *testing.T) {
 			t.Errorf("got %+v (error %q); want append, replay and recovery figures", s, r.Errors[PhaseSpool])
 		}
 	})
+}
+
+// TestDistJSONEmpty: an empty sample (NaN figures) encodes as nulls instead of failing the report.
+func TestDistJSONEmpty(t *testing.T) {
+	b, err := json.Marshal(struct{ D Dist }{DistOf(nil)})
+	if err != nil || string(b) != `{"D":{"n":0,"p50":null,"p99":null,"max":null}}` {
+		t.Errorf("got %s, %v; want nulls", b, err)
+	}
+	b, err = json.Marshal(DistOf([]float64{2, 1}))
+	if err != nil || string(b) != `{"n":2,"p50":1,"p99":2,"max":2}` {
+		t.Errorf("got %s, %v", b, err)
+	}
 }

@@ -87,6 +87,7 @@ func StartBlackbox(ctx context.Context, dir string, w *World, targets int) (*Bla
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(bin, "--config.file="+cfg, "--web.listen-address="+addr, "--log.level=warn")
+	cmd.SysProcAttr = dieWithHarness()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()

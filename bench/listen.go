@@ -214,6 +214,9 @@ func StartListeners(ctx context.Context, spec ListenSpec) (*ListenerProcess, err
 	p := &ListenerProcess{cmd: cmd, stdin: stdin, done: make(chan struct{})}
 	ready := make(chan error, 1)
 	go func() {
+		// One goroutine reads the child's stdout to its end, then waits for it: os/exec wants the
+		// reads from StdoutPipe done before Wait.
+		defer close(p.done)
 		sc := bufio.NewScanner(stdout)
 		if sc.Scan() && strings.HasPrefix(sc.Text(), readyPrefix) {
 			ready <- nil
@@ -221,10 +224,7 @@ func StartListeners(ctx context.Context, spec ListenSpec) (*ListenerProcess, err
 			ready <- fmt.Errorf("listeners: child said %q", sc.Text())
 		}
 		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	go func() {
 		_ = cmd.Wait()
-		close(p.done)
 	}()
 	select {
 	case err = <-ready:

@@ -104,6 +104,7 @@ func StartAgent(ctx context.Context, bin, cfgPath, metricsURL, logPath string) (
 		return nil, err
 	}
 	cmd := exec.Command(bin, "run", "--config", cfgPath, "--log-level", "warn")
+	cmd.SysProcAttr = dieWithHarness()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -203,13 +204,13 @@ const idleSettle = 2 * time.Second
 // MeasureOurs runs the agent twice: first with every target scheduled a day away (idle RSS), then
 // at interval for dur, scraping its /metrics every interval like a Prometheus server would.
 func MeasureOurs(ctx context.Context, bin string, w *World, dir string, interval, dur time.Duration, targets int, push []string, col *Collector, targetExtra string) (OursFootprint, error) {
-	out := OursFootprint{Sinks: append([]string{"jsonl", "prometheus"}, push...)}
 	colURL := ""
 	if col != nil {
 		colURL = col.URL
 	} else {
-		push = nil
+		push = nil // no collector to push to
 	}
+	out := OursFootprint{Sinks: append([]string{"jsonl", "prometheus"}, push...)}
 	run := func(name string, iv time.Duration, body func(p *AgentProcess, metricsURL, jsonl string) error) error {
 		port, err := freeTCPPort()
 		if err != nil {

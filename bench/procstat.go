@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -200,4 +201,12 @@ func footprintOf(idleRSS int64, samples []ProcSample, probes int) Footprint {
 		f.CPUPercent = 100 * f.CPUSeconds / f.WallSeconds
 	}
 	return f
+}
+
+// dieWithHarness makes a child the harness starts (the agent, blackbox_exporter) receive SIGKILL
+// when the harness dies, so a harness killed with SIGKILL leaves them not running. (The signal
+// follows the thread that started the child; Go does not end its threads while the process runs.
+// dnsmasq does not get it: the kernel clears it when dnsmasq drops to user nobody.)
+func dieWithHarness() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

@@ -218,7 +218,12 @@ func Run(ctx context.Context, o Options) (r Report) {
 			defer col.Close()
 		}
 	}
-	var bb *Blackbox
+	var bb *Blackbox // kept from the footprint phase for the timing phase, closed after it
+	defer func() {
+		if bb != nil { // the close after the timing phase was not reached
+			bb.Close()
+		}
+	}()
 	if w != nil && want(PhaseFootprint) {
 		begin(PhaseFootprint)
 		if f, err := MeasureOurs(ctx, o.Bin, w, o.Dir, o.FootInterval, o.FootDuration, o.FootTargets, o.Push, col, o.TargetExtra); err != nil {
@@ -232,7 +237,6 @@ func Run(ctx context.Context, o Options) (r Report) {
 				fail("footprint_blackbox", err)
 			} else {
 				r.Blackbox, bb = &f, b
-				defer bb.Close()
 			}
 		}
 	}
@@ -242,7 +246,6 @@ func Run(ctx context.Context, o Options) (r Report) {
 			// The footprint phase did not leave one running: start one for this phase alone.
 			if b, err := StartBlackbox(ctx, o.Dir, w, 1); err == nil {
 				bb = b
-				defer bb.Close()
 			} else {
 				logf("timing: without blackbox_exporter: %v", err)
 			}

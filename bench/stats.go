@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 )
@@ -11,6 +12,23 @@ type Dist struct {
 	P50 float64 `json:"p50"`
 	P99 float64 `json:"p99"`
 	Max float64 `json:"max"`
+}
+
+// MarshalJSON writes an empty sample's NaN figures as null: encoding/json refuses NaN, and a
+// phase without samples (no blackbox_exporter, no kernel RTT) must not cost the whole report.
+func (d Dist) MarshalJSON() ([]byte, error) {
+	num := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		N   int      `json:"n"`
+		P50 *float64 `json:"p50"`
+		P99 *float64 `json:"p99"`
+		Max *float64 `json:"max"`
+	}{d.N, num(d.P50), num(d.P99), num(d.Max)})
 }
 
 // DistOf summarises xs (which it sorts). Percentiles are nearest-rank, so every figure is a value
