@@ -45,6 +45,9 @@ See docs/install.md.
 // serviceName names the unit, the launchd label and the Windows service alike.
 const serviceName = "ingestprobe"
 
+// hostCommandTimeout bounds each system command `service` runs (useradd, systemctl …).
+const hostCommandTimeout = 60 * time.Second
+
 // stopTimeout bounds Stop: the agent's own drain (agent.DrainTimeout) plus a margin, and well under
 // systemd's TimeoutStopSec (30 s in our unit) so systemd never has to SIGKILL a draining agent.
 const stopTimeout = agent.DrainTimeout + 5*time.Second
@@ -229,7 +232,11 @@ func realHost(platform string) host {
 		goos: runtime.GOOS,
 		euid: os.Geteuid,
 		command: func(name string, args ...string) ([]byte, error) {
-			return exec.Command(name, args...).CombinedOutput()
+			// useradd, systemctl and the like answer in well under a second; a hung one (a
+			// wedged service manager) must not hang `service install` with it.
+			ctx, cancel := context.WithTimeout(context.Background(), hostCommandTimeout)
+			defer cancel()
+			return exec.CommandContext(ctx, name, args...).CombinedOutput()
 		},
 		userExists:  func(name string) bool { _, err := user.Lookup(name); return err == nil },
 		ids:         lookupIDs,
