@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/metrics"
 	"github.com/ingestprobe/ingestprobe/record"
 	"github.com/ingestprobe/ingestprobe/reporter"
+	"github.com/ingestprobe/ingestprobe/spool"
 )
 
 // DrainTimeout bounds how long a stopping agent keeps delivering queued records: long enough for a
@@ -23,7 +26,7 @@ type Daemon struct {
 	ConfigPath string
 	Log        *zap.Logger
 	Stdout     io.Writer
-	Metrics    *reporter.Metrics
+	Metrics    *metrics.Metrics
 	// Loaded, if set, is told each time a config takes effect (for tests and the service status).
 	Loaded func(*config.Config)
 	// Lag, if set, is handed to the scheduler: told how late each run started (for benchmarks).
@@ -83,7 +86,8 @@ type generation struct {
 }
 
 func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (*generation, error) {
-	rep, err := reporter.Build(cfg, d.Metrics, d.Log, d.Stdout)
+	rep, err := reporter.Build(cfg.Sinks, filepath.Join(cfg.Agent.StateDir, "spool"),
+		spool.Options{MaxBytes: int64(cfg.Agent.SpoolMaxMB) << 20, MaxAge: cfg.Agent.SpoolMaxAge.D()}, d.Metrics, d.Log, d.Stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +118,6 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (
 			} else {
 				rec.ID = fmt.Sprintf("%s:%d", cfg.Agent.ID, n)
 			}
-			rec.Agent = cfg.Agent.ID
 			rep.Write(rec)
 		},
 	}

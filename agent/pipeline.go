@@ -27,44 +27,6 @@ import (
 // or two, and a name with dozens of records must not turn one probe into a port scan.
 const maxAddresses = 4
 
-// Target is one ingest, as the pipeline needs it.
-type Target struct {
-	Name     string
-	URL      string // raw: a secret; never logged
-	Provider string
-	AltPorts []int // nil = the defaults for the ingest port
-	Timeout  time.Duration
-	Labels   map[string]string
-
-	// The URL doctor's settings.
-	Mode           ingesturl.Mode  // declared; "" = inferred from the scheme
-	SignKeys       []ingesturl.Key // primary first; none = the signature is not checked
-	MinURLValidity time.Duration   // 0 = diagnose.DefaultMinURLValidity
-	EventEnd       time.Time       // zero = none
-	// RTMP is how far the RTMP probe goes ("" = handshake); CAFile and InsecureSkipVerify shape
-	// its TLS for rtmps:// URLs.
-	RTMP               rtmp.Level
-	CAFile             string
-	InsecureSkipVerify bool
-	// SkipICMP turns the ICMP burst off (icmp = false); ICMPCount 0 and zero ICMPThresholds take
-	// the defaults, so a target built from a bare URL gets ICMP as configured targets do.
-	SkipICMP       bool
-	ICMPCount      int
-	ICMPThresholds diagnose.ICMPThresholds
-}
-
-// TargetsFromConfig turns configured targets into pipeline targets.
-func TargetsFromConfig(c *config.Config) []Target {
-	out := make([]Target, 0, len(c.Targets))
-	for _, t := range c.Targets {
-		out = append(out, Target{Name: t.Name, URL: t.URL, Provider: t.Provider, AltPorts: t.AltPorts, Timeout: t.Timeout.D(), Labels: c.Agent.Labels,
-			Mode: ingesturl.Mode(t.Mode), SignKeys: t.SignKeys, MinURLValidity: t.MinURLValidity.D(), EventEnd: t.EventEnd.Time,
-			RTMP: rtmp.Level(t.RTMP), CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify,
-			SkipICMP: t.ICMP != nil && !*t.ICMP, ICMPCount: t.ICMPCount, ICMPThresholds: icmpThresholds(t)})
-	}
-	return out
-}
-
 // Stage names a step of the pipeline, for progress display.
 type Stage string
 
@@ -80,6 +42,7 @@ const StageClock Stage = "clock"
 
 // Pipeline probes targets. It is safe for concurrent use.
 type Pipeline struct {
+	AgentID   string                      // each record's agent
 	Resolvers []string                    // empty = the system's
 	Profiles  map[string]provider.Profile // built-in merged with configured
 	Log       *zap.Logger
@@ -120,17 +83,9 @@ type tcpProbe interface {
 	Run(context.Context) tcp.Result
 }
 
-// icmpThresholds of a configured target; zero (the defaults) for one not validated by config.
-func icmpThresholds(t config.Target) diagnose.ICMPThresholds {
-	if t.LossWarnRatio == nil || t.LossErrorRatio == nil {
-		return diagnose.ICMPThresholds{}
-	}
-	return t.ICMPThresholds()
-}
-
 // NewPipeline builds a pipeline from a config.
 func NewPipeline(c *config.Config, log *zap.Logger) *Pipeline {
-	p := &Pipeline{Resolvers: c.Agent.Resolvers, Profiles: c.Profiles(), Log: log,
+	p := &Pipeline{AgentID: c.Agent.ID, Resolvers: c.Agent.Resolvers, Profiles: c.Profiles(), Log: log,
 		ClockSkewWarn: c.Agent.ClockSkewWarn.D(), ClockSkewError: c.Agent.ClockSkewError.D()}
 	if c.Agent.NTPServer != "" {
 		p.Clock = NTPClock(c.Agent.NTPServer)
@@ -221,10 +176,10 @@ func (p *Pipeline) Run(ctx context.Context, t Target) record.Record {
 		now = p.now
 	}
 	start := now()
-	rec := record.Record{Target: t.Name, URL: ingesturl.Redact(t.URL), Time: start.UTC(), Labels: t.Labels}
+	rec := record.Record{Agent: p.AgentID, Target: t.Name, URL: ingesturl.Redact(t.URL), Time: start.UTC(), Labels: t.Labels}
 	defer p.progress(t.Name, StageDone)
 
-	u, err := ingesturl.Parse(t.URL)
+	u, err := t.parse()
 	in := diagnose.Input{URL: u, URLError: err, Now: start, MinValidity: t.MinURLValidity, EventEnd: t.EventEnd,
 		ClockSkewWarn: p.ClockSkewWarn, ClockSkewError: p.ClockSkewError, ICMP: t.ICMPThresholds}
 	// The URL doctor runs first: it costs nothing, and an expired or badly signed URL explains a
@@ -292,7 +247,7 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 	p.progress(t.Name, StageTCP)
 	alt := t.AltPorts
 	if alt == nil {
-		alt = config.DefaultAltPortsFor(u.Port)
+		alt = tcp.AlternativePorts(u.Port)
 	}
 	ports := append([]int{u.Port}, alt...)
 	res.TCP = make([]tcp.Result, len(addrs)*len(ports))

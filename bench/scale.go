@@ -19,7 +19,7 @@ import (
 
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
-	"github.com/ingestprobe/ingestprobe/reporter"
+	"github.com/ingestprobe/ingestprobe/metrics"
 )
 
 // Scale is the scale phase: many targets in the agent's own scheduler, in this process, so the
@@ -129,7 +129,7 @@ func runScale(ctx context.Context, job scaleJob) (Scale, error) {
 	d := &agent.Daemon{
 		Log:     zap.NewNop(),
 		Stdout:  io.Discard, // stdout carries the result to the parent
-		Metrics: reporter.NewMetrics("bench", "bench", prometheus.Labels{"agent": cfg.Agent.ID}),
+		Metrics: metrics.New("bench", "bench", prometheus.Labels{"agent": cfg.Agent.ID}),
 		Lag: func(_ string, lag time.Duration) {
 			mu.Lock()
 			lags = append(lags, float64(lag)/float64(time.Millisecond))

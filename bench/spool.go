@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// SpoolFigures are read from the reporter package's own spool benchmarks (reporter/
-// spool_bench_test.go), run as they are: 300-byte results, 100 000 of them for replay and recovery.
+// SpoolFigures are read from the spool package's own benchmarks (spool/
+// bench_test.go), run as they are: 300-byte results, 100 000 of them for replay and recovery.
 type SpoolFigures struct {
 	AppendPerS      map[string]float64 `json:"append_results_per_s"` // by sync policy
 	ReplayPerS      map[string]float64 `json:"replay_results_per_s"` // by sync policy
@@ -22,7 +22,7 @@ type SpoolFigures struct {
 
 // MeasureSpool runs the spool benchmarks with `go test` in repo (the module root).
 func MeasureSpool(ctx context.Context, goBin, repo, benchtime string) (SpoolFigures, error) {
-	args := []string{"test", "-run", "^$", "-bench", "^BenchmarkSpool(Append|Replay|Recovery)$", "-benchtime", benchtime, "-count", "1", "./reporter/"}
+	args := []string{"test", "-run", "^$", "-bench", "^BenchmarkSpool(Append|Replay|Recovery)$", "-benchtime", benchtime, "-count", "1", "./spool/"}
 	out := SpoolFigures{AppendPerS: map[string]float64{}, ReplayPerS: map[string]float64{},
 		Command: "go " + strings.Join(args, " ")}
 	cmd := exec.CommandContext(ctx, goBin, args...)

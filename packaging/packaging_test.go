@@ -29,12 +29,12 @@ import (
 
 	"github.com/ingestprobe/ingestprobe/diagnose"
 	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/metrics"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/record"
-	"github.com/ingestprobe/ingestprobe/reporter"
 )
 
 // pendingSeries are written against by the rules but not emitted yet. Empty: every series is.
@@ -176,7 +176,7 @@ func emitted(t *testing.T) map[string]map[string]bool {
 				URL:  &ingesturl.Lint{Probe: "url", Scheme: "rtmp", Expires: t0.Add(time.Hour)},
 				RTMP: &rtmp.Result{Probe: "rtmp", OK: true, HandshakeSeconds: 0.001},
 			}}
-		for _, s := range reporter.TargetSamples(rec, 30*time.Second) {
+		for _, s := range metrics.TargetSamples(rec, 30*time.Second) {
 			var names []string
 			for _, l := range s.Labels {
 				names = append(names, l.Name)
@@ -184,7 +184,7 @@ func emitted(t *testing.T) map[string]map[string]bool {
 			add(s.Name, names)
 		}
 	}
-	m := reporter.NewMetrics("v", "c", prometheus.Labels{"agent": "enc1"})
+	m := metrics.New("v", "c", prometheus.Labels{"agent": "enc1"})
 	m.Dropped.WithLabelValues("remote_write").Add(1)
 	m.Queue.WithLabelValues("remote_write").Set(1)
 	fams, err := m.Registry.Gather()
@@ -207,7 +207,7 @@ var seriesRE = regexp.MustCompile(`^([a-z_:][a-z0-9_:]*)\{(.*)\}$`)
 var labelRE = regexp.MustCompile(`([a-z_][a-z0-9_]*)="([^"]*)"`)
 
 // TestAlertSeriesAreEmitted: the unit tests feed the rules series with exactly the names and
-// labels the agent exports (reporter.TargetSamples and the self-metrics), finding codes from the
+// labels the agent exports (metrics.TargetSamples and the self-metrics), finding codes from the
 // catalogue — so a rule that passes its tests matches what a real agent sends.
 func TestAlertSeriesAreEmitted(t *testing.T) {
 	shapes := emitted(t)

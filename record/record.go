@@ -4,6 +4,7 @@
 package record
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -170,4 +171,16 @@ type Record struct {
 	Findings        []Finding         `json:"findings"`
 	Results         Results           `json:"results"`
 	Labels          map[string]string `json:"labels,omitempty"`
+}
+
+// Marshal encodes a record as one line of JSON, without HTML escaping (so "<redacted>" stays
+// readable) and without the trailing newline.
+func Marshal(rec Record) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rec); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -4,22 +4,26 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"go.uber.org/zap"
 
-	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/metrics"
+	"github.com/ingestprobe/ingestprobe/sink"
+	"github.com/ingestprobe/ingestprobe/sink/jsonl"
+	"github.com/ingestprobe/ingestprobe/sink/prometheus"
+	"github.com/ingestprobe/ingestprobe/sink/push"
+	"github.com/ingestprobe/ingestprobe/spool"
 )
 
-// Build makes the reporter of a config: one switch registers every sink type. With no sink
-// configured, records go to stdout as JSON lines, so `run` is useful out of the box.
-func Build(c *config.Config, m *Metrics, log *zap.Logger, stdout io.Writer) (*Reporter, error) {
-	sinks := c.Sinks
+// Build makes the reporter of the configured sinks: this switch is the one place a sink type is
+// registered. With no sink configured, records go to stdout as JSON lines, so `run` is useful out
+// of the box. The spool (in spoolDir, bounded by spoolOpt) is opened only when a push sink needs it.
+func Build(sinks []sink.Config, spoolDir string, spoolOpt spool.Options, m *metrics.Metrics, log *zap.Logger, stdout io.Writer) (*Reporter, error) {
 	if len(sinks) == 0 {
-		sinks = []config.Sink{{Type: config.SinkJSONL, Name: config.SinkJSONL, Path: "-"}}
+		sinks = []sink.Config{sink.StdoutJSONL()}
 	}
 	var local []Sink
-	var push []PushSink
+	var pushers []PushSink
 	fail := func(err error) (*Reporter, error) {
 		for _, s := range local {
 			s.Close(context.Background())
@@ -28,45 +32,41 @@ func Build(c *config.Config, m *Metrics, log *zap.Logger, stdout io.Writer) (*Re
 	}
 	for _, s := range sinks {
 		switch s.Type {
-		case config.SinkJSONL:
-			j, err := NewJSONL(s.Name, s.Path, stdout)
+		case sink.JSONL:
+			j, err := jsonl.New(s.Name, s.Path, stdout)
 			if err != nil {
 				return fail(err)
 			}
 			local = append(local, j)
-		case config.SinkPrometheus:
-			p, err := NewPrometheus(s.Name, s.Listen, m)
+		case sink.Prometheus:
+			p, err := prometheus.New(s.Name, s.Listen, m)
 			if err != nil {
 				return fail(err)
 			}
 			log.Info("serving metrics", zap.String("sink", s.Name), zap.String("address", "http://"+p.Addr()+"/metrics"))
 			local = append(local, p)
-		case config.SinkHTTP:
-			h, err := NewHTTP(s, m, log)
+		case sink.HTTP:
+			h, err := push.NewHTTP(s, m, log)
 			if err != nil {
 				return fail(err)
 			}
-			push = append(push, h)
-		case config.SinkRemoteWrite:
-			r, err := NewRemoteWrite(s, m, log)
+			pushers = append(pushers, h)
+		case sink.RemoteWrite:
+			r, err := push.NewRemoteWrite(s, m, log)
 			if err != nil {
 				return fail(err)
 			}
-			push = append(push, r)
+			pushers = append(pushers, r)
 		default:
 			return fail(fmt.Errorf("sink %s: type %q is not built into this version", s.Name, s.Type))
 		}
 	}
-	var spool *Spool
-	if len(push) > 0 {
+	var sp *spool.Spool
+	if len(pushers) > 0 {
 		var err error
-		spool, err = OpenSpool(filepath.Join(c.Agent.StateDir, "spool"), SpoolOptions{
-			MaxBytes: int64(c.Agent.SpoolMaxMB) << 20,
-			MaxAge:   c.Agent.SpoolMaxAge.D(),
-		})
-		if err != nil {
+		if sp, err = spool.Open(spoolDir, spoolOpt); err != nil {
 			return fail(err)
 		}
 	}
-	return New(log, m, spool, local, push)
+	return New(log, m, sp, local, pushers)
 }

@@ -1,8 +1,5 @@
-// Package reporter ships records to sinks: push sinks such as an HTTP
-// collector or Prometheus remote write take results from a Spool, a durable
-// on-disk queue that keeps every result a sink has not yet acknowledged, so
-// a venue network that drops for an hour loses nothing.
-//
-// Names in this package carry a prefix per component (Spool, SpoolCursor,
-// SpoolOptions, ...) because several sinks live side by side here.
+// Package reporter fans each record out to the sinks: once into the spool for the push sinks
+// (each reads it with its own cursor) and to every local sink, and counts it in the metrics. Build
+// is the one switch that turns [[sinks]] sections into sinks. It starts sinks before the scheduler
+// and stops them after it, so that no record is produced with nowhere to go.
 package reporter

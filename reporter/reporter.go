@@ -1,16 +1,16 @@
 package reporter
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 
 	"go.uber.org/zap"
 
+	"github.com/ingestprobe/ingestprobe/metrics"
 	"github.com/ingestprobe/ingestprobe/record"
+	"github.com/ingestprobe/ingestprobe/spool"
 )
 
 // Sink receives every record. Write must not wait on the network: a push sink reads what it sends
@@ -26,7 +26,7 @@ type Sink interface {
 // PushSink sends spooled records to a collector. Start runs its delivery loop over its own cursor.
 type PushSink interface {
 	Name() string
-	Start(ctx context.Context, cur *SpoolCursor, wake <-chan struct{})
+	Start(ctx context.Context, cur *spool.Cursor, wake <-chan struct{})
 	Close(ctx context.Context) error
 }
 
@@ -37,21 +37,21 @@ type Reporter struct {
 	log   *zap.Logger
 	local []Sink
 	push  []PushSink
-	spool *Spool
+	spool *spool.Spool
 
 	mu      sync.Mutex
 	wakes   []chan struct{}
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	metrics *Metrics
+	metrics *metrics.Metrics
 }
 
 // New builds a reporter. spool may be nil only when there are no push sinks.
-func New(log *zap.Logger, m *Metrics, spool *Spool, local []Sink, push []PushSink) (*Reporter, error) {
-	if len(push) > 0 && spool == nil {
+func New(log *zap.Logger, m *metrics.Metrics, sp *spool.Spool, local []Sink, push []PushSink) (*Reporter, error) {
+	if len(push) > 0 && sp == nil {
 		return nil, errors.New("reporter: push sinks need a spool")
 	}
-	return &Reporter{log: log, local: local, push: push, spool: spool, metrics: m}, nil
+	return &Reporter{log: log, local: local, push: push, spool: sp, metrics: m}, nil
 }
 
 // Start starts the push sinks' delivery loops.
@@ -76,7 +76,7 @@ func (r *Reporter) Start(ctx context.Context) error {
 
 // Write hands rec to every sink. An error of one sink is logged and does not stop the others.
 func (r *Reporter) Write(rec record.Record) {
-	payload, err := Marshal(rec)
+	payload, err := record.Marshal(rec)
 	if err != nil {
 		r.log.Error("record not encodable; dropped", zap.String("target", rec.Target), zap.Error(err))
 		return
@@ -99,7 +99,7 @@ func (r *Reporter) Write(rec record.Record) {
 		}
 	}
 	if r.metrics != nil {
-		r.metrics.observe(rec)
+		r.metrics.Observe(rec)
 	}
 }
 
@@ -132,16 +132,4 @@ func (r *Reporter) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Marshal encodes a record as one line of JSON, without HTML escaping (so "<redacted>" stays
-// readable) and without the trailing newline.
-func Marshal(rec record.Record) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(rec); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -12,9 +12,7 @@ import (
 
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
-	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
-	"github.com/ingestprobe/ingestprobe/record"
 )
 
 const checkUsage = `Usage: ingestprobe check [URL|NAME …] [flags]
@@ -29,10 +27,6 @@ and signature are accepted, but briefly occupies the stream — do not use it on
 
 Exit codes: 0 every target go or warn, 1 any target no-go, 2 usage or config error.
 `
-
-// checkParallel bounds how many targets are probed at once, so a long config does not open hundreds
-// of sockets from a venue laptop at the same moment.
-const checkParallel = 8
 
 func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	fs := newFlagSet(e, "check", checkUsage)
@@ -105,20 +99,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 		prog = newProgress(e, targets)
 		p.Progress = prog.update
 	}
-	recs := make([]record.Record, len(targets))
-	sem := make(chan struct{}, checkParallel)
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			recs[i] = p.Run(ctx, t)
-			recs[i].Agent = cfg.Agent.ID
-		}()
-	}
-	wg.Wait()
+	recs := agent.RunOnce(ctx, p, targets, cfg.Agent.Concurrency)
 	prog.finish()
 	if ctx.Err() != nil {
 		return exitStopped, ctx.Err()
@@ -183,15 +164,12 @@ func selectTargets(cfg *config.Config, args []string, providerName string) ([]ag
 			out = append(out, all[i])
 			continue
 		}
-		name := "url"
-		if u, err := ingesturl.Parse(a); err == nil {
-			name = u.Host
+		t := agent.TargetFromURL(cfg.Agent, a, providerName)
+		used[t.Name]++
+		if n := used[t.Name]; n > 1 {
+			t.Name = fmt.Sprintf("%s-%d", t.Name, n)
 		}
-		used[name]++
-		if n := used[name]; n > 1 {
-			name = fmt.Sprintf("%s-%d", name, n)
-		}
-		out = append(out, agent.Target{Name: name, URL: a, Provider: providerName, Timeout: cfg.Agent.Timeout.D(), Labels: cfg.Agent.Labels})
+		out = append(out, t)
 	}
 	return out, nil
 }

@@ -14,7 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/ingestprobe/ingestprobe/reporter"
+	"github.com/ingestprobe/ingestprobe/render"
 )
 
 func TestMain(m *testing.M) {
@@ -55,7 +55,7 @@ func writeConfig(t *testing.T, text string) string {
 	return p
 }
 
-const secret = "SECRETSTREAMKEY"
+const streamKey = "SECRETSTREAMKEY"
 
 func TestCheckExitCodesAndOutput(t *testing.T) {
 	open := listen(t)
@@ -63,8 +63,8 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 	closed := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	empty := writeConfig(t, "")
-	goURL := "rtmp://127.0.0.1:" + open + "/live/" + secret
-	badURL := "rtmp://127.0.0.1:" + closed + "/live/" + secret
+	goURL := "rtmp://127.0.0.1:" + open + "/live/" + streamKey
+	badURL := "rtmp://127.0.0.1:" + closed + "/live/" + streamKey
 	cfg := writeConfig(t, "[agent]\ntimeout = \"2s\"\n[[targets]]\nname = \"main\"\nurl = \""+goURL+"\"\nalt_ports = []\nrtmp = \"off\"\n")
 	tests := []struct {
 		name     string
@@ -78,7 +78,7 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 		{"mixed", []string{"check", "--config=" + empty, "--rtmp=off", goURL, badURL}, 1, []string{"Overall: NO-GO — 1 of 2 targets NO-GO"}, nil},
 		{"named target", []string{"check", "--config", cfg, "main"}, 0, []string{"main  rtmp://127.0.0.1:" + open + "/live/<redacted>"}, nil},
 		{"all configured targets", []string{"check", "--config", cfg}, 0, []string{"main  "}, nil},
-		{"unparseable url", []string{"check", "--config", empty, "rtmp://:99/live/" + secret}, 1, []string{"url.invalid"}, nil},
+		{"unparseable url", []string{"check", "--config", empty, "rtmp://:99/live/" + streamKey}, 1, []string{"url.invalid"}, nil},
 		{"unknown name", []string{"check", "--config", cfg, "nope"}, 2, nil, []string{`"nope" is neither a URL nor a target in ` + cfg}},
 		{"nothing to check", []string{"check", "--config", empty}, 2, nil, []string{"nothing to check: give a publishing URL"}},
 		{"bad config", []string{"check", "--config", writeConfig(t, "[agent]\nbogus = 1\n"), goURL}, 2, nil, []string{`unknown key "agent.bogus"`}},
@@ -107,7 +107,7 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 					t.Errorf("stderr lacks %q:\n%s", w, errs)
 				}
 			}
-			if strings.Contains(out+errs, secret) {
+			if strings.Contains(out+errs, streamKey) {
 				t.Errorf("output holds the stream key:\n%s\n%s", out, errs)
 			}
 			if strings.Contains(out, "\x1b[") {
@@ -122,11 +122,11 @@ func TestCheckJSON(t *testing.T) {
 	empty := writeConfig(t, "")
 	txTime := strings.ToUpper(strconv.FormatInt(time.Now().Add(48*time.Hour).Unix(), 16))
 	code, out, errs := runCmd(t, "check", "--json", "--config", empty, "--log-level", "debug", "--rtmp", "off",
-		"rtmp://127.0.0.1:"+open+"/live/"+secret+"?txSecret=0123456789abcdef0123456789abcdef&txTime="+txTime)
+		"rtmp://127.0.0.1:"+open+"/live/"+streamKey+"?txSecret=0123456789abcdef0123456789abcdef&txTime="+txTime)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var doc reporter.CheckDocument
+	var doc render.Document
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
 	}
@@ -137,7 +137,7 @@ func TestCheckJSON(t *testing.T) {
 	if r.Target != "127.0.0.1" || r.URL != "rtmp://127.0.0.1:"+open+"/live/<redacted>" || r.Provider != "tencent" || len(r.Results.TCP) != 3 || r.Results.URL == nil {
 		t.Errorf("got %+v; want target 127.0.0.1, the redacted URL, provider tencent, 3 connects", r)
 	}
-	if strings.Contains(out+errs, secret) || strings.Contains(out+errs, "0123456789abcdef0123456789abcdef") {
+	if strings.Contains(out+errs, streamKey) || strings.Contains(out+errs, "0123456789abcdef0123456789abcdef") {
 		t.Errorf("output or logs hold a secret:\n%s\n%s", out, errs)
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
-	"github.com/ingestprobe/ingestprobe/reporter"
+	"github.com/ingestprobe/ingestprobe/metrics"
 )
 
 const runUsage = `Usage: ingestprobe run [--config F] [--log-level L]
@@ -59,7 +59,7 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 func runAgent(ctx context.Context, e env, cfgPath string, log *zap.Logger, cfg *config.Config, reload <-chan struct{}) error {
 	setAgentGC(e.getenv)
 	d := &agent.Daemon{ConfigPath: cfgPath, Log: log, Stdout: e.stdout,
-		Metrics: reporter.NewMetrics(version, commit, prometheus.Labels{"agent": cfg.Agent.ID})}
+		Metrics: metrics.New(version, commit, prometheus.Labels{"agent": cfg.Agent.ID})}
 	return d.Run(ctx, cfg, reload)
 }
 

@@ -85,7 +85,7 @@ func TestRunReload(t *testing.T) {
 	open := listen(t)
 	write := func(target string) {
 		text := "[agent]\nid = \"a1\"\ninterval = \"100ms\"\ntimeout = \"50ms\"\nstate_dir = \"" + dir + "/state\"\n" +
-			"[[targets]]\nname = \"" + target + "\"\nurl = \"rtmp://127.0.0.1:" + open + "/live/" + secret + "\"\nalt_ports = []\n" +
+			"[[targets]]\nname = \"" + target + "\"\nurl = \"rtmp://127.0.0.1:" + open + "/live/" + streamKey + "\"\nalt_ports = []\n" +
 			"[[sinks]]\ntype = \"jsonl\"\npath = \"" + out + "\"\n"
 		if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
@@ -131,7 +131,7 @@ func TestRunReload(t *testing.T) {
 		}
 		ids[r.ID] = true
 	}
-	if bytes.Contains(append([]byte(logs), []byte(mustRead(t, out))...), []byte(secret)) {
+	if bytes.Contains(append([]byte(logs), []byte(mustRead(t, out))...), []byte(streamKey)) {
 		t.Errorf("the stream key reached the logs or records")
 	}
 }

@@ -14,9 +14,10 @@ import (
 	"github.com/ingestprobe/ingestprobe/config"
 	"github.com/ingestprobe/ingestprobe/diagnose"
 	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/internal/secret"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/record"
-	"github.com/ingestprobe/ingestprobe/reporter"
+	"github.com/ingestprobe/ingestprobe/render"
 )
 
 const urlUsage = `Usage:
@@ -75,7 +76,9 @@ func cmdURLCheck(ctx context.Context, e env, args []string) (int, error) {
 	if len(pos) != 1 {
 		return exitUsage, usagef("url check takes one URL, got %d", len(pos))
 	}
-	t := agent.Target{URL: pos[0], Provider: *providerName, Mode: ingesturl.Mode(*mode), MinURLValidity: *minValidity, Timeout: config.DefaultTimeout}
+	cfg := config.Default() // no config file: url check judges the URL alone, by the built-in profiles
+	t := agent.TargetFromURL(cfg.Agent, pos[0], *providerName)
+	t.Mode, t.MinURLValidity = ingesturl.Mode(*mode), *minValidity
 	switch t.Mode {
 	case "", ingesturl.ModeRTMP, ingesturl.ModeRTC:
 	default:
@@ -91,9 +94,10 @@ func cmdURLCheck(ctx context.Context, e env, args []string) (int, error) {
 		}
 		t.EventEnd = ts.Time
 	}
-	profiles := provider.Builtin()
+	p := agent.NewPipeline(cfg, log)
+	p.Offline = true
 	if t.Provider != provider.Auto {
-		if _, ok := profiles[t.Provider]; !ok {
+		if _, ok := p.Profiles[t.Provider]; !ok {
 			return exitUsage, usagef("--provider: %q is not defined (known: auto, tencent, generic)", truncate(t.Provider, 20))
 		}
 	}
@@ -113,7 +117,6 @@ func cmdURLCheck(ctx context.Context, e env, args []string) (int, error) {
 		}
 		t.SignKeys = append(t.SignKeys, k)
 	}
-	p := &agent.Pipeline{Profiles: profiles, Log: log, Offline: true}
 	if *ntp != "" {
 		server, err := config.ParseNTPServer(*ntp)
 		if err != nil {
@@ -121,21 +124,17 @@ func cmdURLCheck(ctx context.Context, e env, args []string) (int, error) {
 		}
 		p.Clock = agent.NTPClock(server)
 	}
-	t.Name = "url"
-	if u, err := ingesturl.Parse(t.URL); err == nil {
-		t.Name = u.Host
-	}
-	rec := p.Run(ctx, t)
+	recs := agent.RunOnce(ctx, p, []agent.Target{t}, 1)
 	if ctx.Err() != nil {
 		return exitStopped, ctx.Err()
 	}
-	return writeRecords(e, []record.Record{rec}, *asJSON)
+	return writeRecords(e, recs, *asJSON)
 }
 
 // writeRecords prints records as check does — the checklist, or the JSON document — and picks
 // check's exit code.
 func writeRecords(e env, recs []record.Record, asJSON bool) (int, error) {
-	doc := reporter.NewCheckDocument(recs)
+	doc := render.NewDocument(recs)
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -145,7 +144,7 @@ func writeRecords(e env, recs []record.Record, asJSON bool) (int, error) {
 		}
 	} else {
 		color := e.stdoutTTY && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"
-		if err := reporter.WriteText(e.stdout, recs, reporter.TextOptions{Color: color}); err != nil {
+		if err := render.Checklist(e.stdout, recs, render.Options{Color: color}); err != nil {
 			return exitUsage, err
 		}
 	}
@@ -172,7 +171,7 @@ func readKey(e env, log *zap.Logger, path string) (ingesturl.Key, error) {
 		}
 		return ingesturl.Key(s), nil
 	}
-	s, warn, err := config.ReadSecretFile(path)
+	s, warn, err := secret.ReadFile(path)
 	if err != nil {
 		return "", err
 	}

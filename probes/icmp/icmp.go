@@ -57,6 +57,11 @@ const (
 	DefaultReplyWait = time.Second
 )
 
+// MaxCount bounds the echoes of a burst: it is a sample of the path, not a load test; 20 echoes at
+// most 20 ms apart plus the reply wait stay well inside the default 5 s probe timeout, and more
+// would be cut short by the deadline anyway.
+const MaxCount = 20
+
 // Config says where to send the echoes and how many.
 type Config struct {
 	Address   netip.Addr

@@ -23,7 +23,7 @@ import (
 
 	"github.com/ingestprobe/ingestprobe/internal/lab"
 	"github.com/ingestprobe/ingestprobe/record"
-	"github.com/ingestprobe/ingestprobe/reporter"
+	"github.com/ingestprobe/ingestprobe/render"
 )
 
 // probeTimeout is what every check here runs with: long enough that nothing in the lab (all
@@ -308,7 +308,7 @@ type run struct {
 	stdout, stderr string
 	exit           int
 	wall           time.Duration
-	doc            reporter.CheckDocument // when --json
+	doc            render.Document // when --json
 }
 
 func (r run) record(t *testing.T) record.Record {

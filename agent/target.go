@@ -1,0 +1,82 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/diagnose"
+	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
+)
+
+// Target is one ingest, as the pipeline needs it.
+type Target struct {
+	Name     string
+	URL      string // raw: a secret; never logged
+	Provider string
+	AltPorts []int // nil = the defaults for the ingest port
+	Timeout  time.Duration
+	Labels   map[string]string
+
+	// The URL doctor's settings.
+	Mode           ingesturl.Mode  // declared; "" = inferred from the scheme
+	SignKeys       []ingesturl.Key // primary first; none = the signature is not checked
+	MinURLValidity time.Duration   // 0 = diagnose.DefaultMinURLValidity
+	EventEnd       time.Time       // zero = none
+	// RTMP is how far the RTMP probe goes ("" = handshake); CAFile and InsecureSkipVerify shape
+	// its TLS for rtmps:// URLs.
+	RTMP               rtmp.Level
+	CAFile             string
+	InsecureSkipVerify bool
+	// SkipICMP turns the ICMP burst off (icmp = false); ICMPCount 0 and zero ICMPThresholds take
+	// the defaults, so a target built from a bare URL gets ICMP as configured targets do.
+	SkipICMP       bool
+	ICMPCount      int
+	ICMPThresholds diagnose.ICMPThresholds
+
+	// parsed is URL parsed, once, by TargetFromURL or the config; nil (with parseErr nil) for a
+	// target built by hand, which Run parses itself.
+	parsed   *ingesturl.URL
+	parseErr error
+}
+
+// parse is the target's URL, parsed.
+func (t *Target) parse() (*ingesturl.URL, error) {
+	if t.parsed != nil || t.parseErr != nil {
+		return t.parsed, t.parseErr
+	}
+	return ingesturl.Parse(t.URL)
+}
+
+// TargetsFromConfig turns configured targets into pipeline targets.
+func TargetsFromConfig(c *config.Config) []Target {
+	out := make([]Target, 0, len(c.Targets))
+	for _, t := range c.Targets {
+		out = append(out, Target{Name: t.Name, URL: t.URL, Provider: t.Provider, AltPorts: t.AltPorts, Timeout: t.Timeout.D(), Labels: c.Agent.Labels,
+			Mode: ingesturl.Mode(t.Mode), SignKeys: t.SignKeys, MinURLValidity: t.MinURLValidity.D(), EventEnd: t.EventEnd.Time,
+			RTMP: rtmp.Level(t.RTMP), CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify,
+			SkipICMP: t.ICMP != nil && !*t.ICMP, ICMPCount: t.ICMPCount, ICMPThresholds: icmpThresholds(t),
+			parsed: t.Parsed})
+	}
+	return out
+}
+
+// TargetFromURL is the target of a URL given on the command line (`check URL`, `url check URL`):
+// named after the URL's host — the label everywhere, never the URL — with the agent section's
+// timeout and labels, and every probe setting at its default. providerName "" is auto.
+func TargetFromURL(a config.Agent, rawURL, providerName string) Target {
+	t := Target{Name: "url", URL: rawURL, Provider: providerName, Timeout: a.Timeout.D(), Labels: a.Labels}
+	t.parsed, t.parseErr = ingesturl.Parse(rawURL)
+	if t.parseErr == nil {
+		t.Name = t.parsed.Host
+	}
+	return t
+}
+
+// icmpThresholds of a configured target; zero (the defaults) for one not validated by config.
+func icmpThresholds(t config.Target) diagnose.ICMPThresholds {
+	if t.LossWarnRatio == nil || t.LossErrorRatio == nil {
+		return diagnose.ICMPThresholds{}
+	}
+	return t.ICMPThresholds()
+}

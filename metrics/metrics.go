@@ -1,0 +1,266 @@
+// Package metrics is the metric catalogue (docs/metrics.md, pinned by testdata/metrics.golden): the
+// samples of each target's latest record, the agent's own series, and their exposition on /metrics.
+// The prometheus sink serves Handler; the remote_write sink sends the same samples.
+package metrics
+
+import (
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ingestprobe/ingestprobe/record"
+)
+
+// Label is one metric label.
+type Label struct{ Name, Value string }
+
+// Sample is one value of one series at one time: the unit both /metrics and remote write are built
+// from, so the two expose the same catalogue (docs/metrics.md, pinned by a golden test).
+type Sample struct {
+	Name   string
+	Help   string
+	Labels []Label // sorted by name
+	Value  float64
+	Time   time.Time
+}
+
+// Finding is the series of one finding (by code and severity): the remote_write sink zeroes it
+// when the finding clears.
+const Finding = "ingestprobe_finding"
+
+// The per-target catalogue. Labels are bounded: agent, target, the static labels, and probe, port,
+// phase, code, severity, verdict — never a URL, a key or an error text.
+const (
+	mVerdict     = "ingestprobe_target_verdict"
+	mLastRun     = "ingestprobe_target_last_run_timestamp_seconds"
+	mRunDuration = "ingestprobe_target_run_duration_seconds"
+	mInterval    = "ingestprobe_target_interval_seconds"
+	mSuccess     = "ingestprobe_probe_success"
+	mDuration    = "ingestprobe_probe_duration_seconds"
+	mPortOpen    = "ingestprobe_port_open"
+	mFinding     = Finding
+	mFindings    = "ingestprobe_findings"
+	mURLExpiry   = "ingestprobe_url_expiry_timestamp_seconds"
+	mClockOffset = "ingestprobe_clock_offset_seconds"
+	mICMPRTT     = "ingestprobe_icmp_rtt_seconds"
+	mICMPLoss    = "ingestprobe_icmp_packet_loss_ratio"
+)
+
+var help = map[string]string{
+	mVerdict:     "Verdict of the target's last run: 1 for the current verdict (go, warn, no-go), 0 for the others.",
+	mLastRun:     "Unix time the target's last run started.",
+	mRunDuration: "Wall time of the target's last run, all probes included.",
+	mInterval:    "The target's probe interval; alert when last_run is older than a few of these.",
+	mSuccess:     "1 when the probe succeeded in the last run (dns: resolved; tcp: the ingest port connected on some address; rtmp: reached its level).",
+	mDuration:    "Duration of a probe phase in the last run (dns lookup; tcp connect to the ingest port; rtmp tls, handshake, rtmp_connect, create_stream, publish).",
+	mPortOpen:    "1 when the port connected on some address of the target in the last run.",
+	mFinding:     "1 for each finding of the target's last run, by code and severity.",
+	mFindings:    "Number of findings of the target's last run, by severity.",
+	mURLExpiry:   "Unix time the publishing URL expires (its txTime); alert when it falls before the event ends.",
+	mClockOffset: "The trusted clock's time minus this host's, from the last NTP query (positive: this clock is behind).",
+	mICMPRTT:     "ICMP echo round-trip time to the target's first address in the last run, by stat (min, avg, max, stddev); absent when no echo was answered.",
+	mICMPLoss:    "Share of ICMP echoes to the target's first address lost in the last run (0 to 1); absent when no echo could be sent or none was answered (ICMP filtered).",
+}
+
+// TargetSamples turns a record into samples. extra labels (agent id, static labels) go on every one.
+func TargetSamples(rec record.Record, interval time.Duration) []Sample {
+	base := []Label{{"agent", rec.Agent}, {"target", rec.Target}}
+	for k, v := range rec.Labels {
+		base = append(base, Label{k, v})
+	}
+	t := rec.Time
+	var out []Sample
+	add := func(name string, v float64, extra ...Label) {
+		ls := append(append(make([]Label, 0, len(base)+len(extra)), base...), extra...)
+		slices.SortFunc(ls, func(a, b Label) int { return strings.Compare(a.Name, b.Name) })
+		out = append(out, Sample{Name: name, Help: help[name], Labels: ls, Value: v, Time: t})
+	}
+	for _, v := range []record.Verdict{record.Go, record.Warn, record.NoGo} {
+		add(mVerdict, b2f(rec.Verdict == v), Label{"verdict", string(v)})
+	}
+	add(mLastRun, float64(t.UnixNano())/1e9)
+	add(mRunDuration, rec.DurationSeconds)
+	if interval > 0 {
+		add(mInterval, interval.Seconds())
+	}
+	if l := rec.Results.URL; l != nil && !l.Expires.IsZero() {
+		add(mURLExpiry, float64(l.Expires.Unix()))
+	}
+	if k := rec.Results.Clock; k != nil && k.OK {
+		add(mClockOffset, k.Offset().Seconds())
+	}
+	if d := rec.Results.DNS; d != nil {
+		add(mSuccess, b2f(d.Error == "" && len(d.A)+len(d.AAAA) > 0), Label{"probe", "dns"})
+		add(mDuration, d.DurationSeconds, Label{"phase", "lookup"}, Label{"probe", "dns"})
+	}
+	if len(rec.Results.TCP) > 0 {
+		open := map[int]bool{}
+		connect := map[int]float64{}
+		var ports []int
+		for _, c := range rec.Results.TCP {
+			if _, seen := open[c.Port]; !seen {
+				ports = append(ports, c.Port)
+				open[c.Port] = false
+			}
+			if c.OK && (!open[c.Port] || c.ConnectSeconds < connect[c.Port]) {
+				open[c.Port] = true
+				connect[c.Port] = c.ConnectSeconds
+			}
+		}
+		ingest := rec.Results.TCP[0].Port
+		add(mSuccess, b2f(open[ingest]), Label{"probe", "tcp"})
+		if open[ingest] {
+			add(mDuration, connect[ingest], Label{"phase", "connect"}, Label{"probe", "tcp"})
+		}
+		for _, p := range ports {
+			add(mPortOpen, b2f(open[p]), Label{"port", strconv.Itoa(p)})
+		}
+	}
+	if r := rec.Results.RTMP; r != nil {
+		add(mSuccess, b2f(r.OK), Label{"probe", "rtmp"})
+		for _, ph := range []struct {
+			name string
+			s    float64
+		}{{"tls", r.TLSSeconds}, {"handshake", r.HandshakeSeconds}, {"rtmp_connect", r.RTMPConnectSeconds},
+			{"create_stream", r.CreateStreamSeconds}, {"publish", r.PublishSeconds}} {
+			if ph.s > 0 {
+				add(mDuration, ph.s, Label{"phase", ph.name}, Label{"probe", "rtmp"})
+			}
+		}
+	}
+	// Only a burst that measured something: "no ICMP socket" is not 100 % loss, and an ingest that
+	// answers no echo at all (filtered) is reported as icmp.unavailable, not as loss.
+	if i := rec.Results.ICMP; i != nil && i.Measured() && i.Received > 0 {
+		add(mICMPLoss, i.LossRatio)
+		for _, st := range []struct {
+			name string
+			v    float64
+		}{{"min", i.RTTMinSeconds}, {"avg", i.RTTAvgSeconds}, {"max", i.RTTMaxSeconds}, {"stddev", i.RTTStddevSeconds}} {
+			add(mICMPRTT, st.v, Label{"stat", st.name})
+		}
+	}
+	counts := map[record.Severity]int{}
+	for _, f := range rec.Findings {
+		counts[f.Severity]++
+	}
+	seen := map[string]bool{}
+	for _, f := range rec.Findings {
+		if !seen[f.Code] {
+			seen[f.Code] = true
+			add(mFinding, 1, Label{"code", f.Code}, Label{"severity", string(f.Severity)})
+		}
+	}
+	for _, s := range []record.Severity{record.Error, record.Warning, record.Info} {
+		add(mFindings, float64(counts[s]), Label{"severity", string(s)})
+	}
+	return out
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Metrics holds the agent's own series: build info and, per sink, queue, sent, retries, dropped and
+// last success. One registry serves /metrics and the remote write of self-metrics.
+type Metrics struct {
+	Registry    *prometheus.Registry
+	Queue       *prometheus.GaugeVec
+	Sent        *prometheus.CounterVec
+	Retries     *prometheus.CounterVec
+	Dropped     *prometheus.CounterVec
+	LastSuccess *prometheus.GaugeVec
+	Runs        *prometheus.CounterVec
+
+	mu        sync.Mutex
+	intervals map[string]time.Duration
+	latest    map[string]record.Record
+}
+
+// New registers the self-metrics.
+func New(version, commit string, constLabels prometheus.Labels) *Metrics {
+	reg := prometheus.NewRegistry()
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{
+		Registry: reg,
+		Queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ingestprobe_reporter_queue_results", ConstLabels: constLabels,
+			Help: "Records spooled and not yet acknowledged by the sink."}, []string{"sink"}),
+		Sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ingestprobe_reporter_sent_total", ConstLabels: constLabels,
+			Help: "Records the sink delivered and the collector acknowledged."}, []string{"sink"}),
+		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ingestprobe_reporter_retries_total", ConstLabels: constLabels,
+			Help: "Delivery attempts that failed and will be retried."}, []string{"sink"}),
+		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ingestprobe_reporter_dropped_total", ConstLabels: constLabels,
+			Help: "Records dropped before delivery: the spool's size or age bound was reached, or the collector rejected them as invalid."}, []string{"sink"}),
+		LastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ingestprobe_reporter_last_success_timestamp_seconds", ConstLabels: constLabels,
+			Help: "Unix time of the sink's last successful delivery."}, []string{"sink"}),
+		Runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ingestprobe_target_runs_total", ConstLabels: constLabels,
+			Help: "Target runs completed, by verdict."}, []string{"target", "verdict"}),
+		intervals: map[string]time.Duration{},
+		latest:    map[string]record.Record{},
+	}
+	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ingestprobe_build_info", ConstLabels: constLabels,
+		Help: "Build of the running agent; always 1."}, []string{"version", "commit", "goversion"})
+	bi.WithLabelValues(version, commit, runtime.Version()).Set(1)
+	f(m.Queue)
+	f(m.Sent)
+	f(m.Retries)
+	f(m.Dropped)
+	f(m.LastSuccess)
+	f(m.Runs)
+	f(bi)
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// SetTargets tells the metrics which targets exist and their intervals; series of targets no longer
+// configured disappear (after a reload).
+func (m *Metrics) SetTargets(intervals map[string]time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.intervals = intervals
+	for t := range m.latest {
+		if _, ok := intervals[t]; !ok {
+			delete(m.latest, t)
+		}
+	}
+}
+
+// Observe counts a target run and keeps its record as the target's latest.
+func (m *Metrics) Observe(rec record.Record) {
+	m.Runs.WithLabelValues(rec.Target, string(rec.Verdict)).Inc()
+	m.mu.Lock()
+	m.latest[rec.Target] = rec
+	m.mu.Unlock()
+}
+
+// Interval of a target, 0 when unknown.
+func (m *Metrics) Interval(target string) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.intervals[target]
+}
+
+// LatestSamples is the samples of every target's latest record, sorted by target.
+func (m *Metrics) LatestSamples() []Sample {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	names := make([]string, 0, len(m.latest))
+	for n := range m.latest {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var out []Sample
+	for _, n := range names {
+		out = append(out, TargetSamples(m.latest[n], m.intervals[n])...)
+	}
+	return out
+}

@@ -1,0 +1,338 @@
+// Package render turns records into what a person or a script reads from `check` and `url check`:
+// the GO / NO-GO checklist with causes and remedies, and the JSON document of --json.
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/icmp"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
+	"github.com/ingestprobe/ingestprobe/record"
+)
+
+// Options shape the human checklist.
+type Options struct {
+	Color bool // ANSI colours; only on a terminal, and never when NO_COLOR is set
+}
+
+type palette struct{ ok, bad, warn, dim, bold, reset string }
+
+func (o Options) palette() palette {
+	if !o.Color {
+		return palette{}
+	}
+	return palette{ok: "\x1b[32m", bad: "\x1b[31m", warn: "\x1b[33m", dim: "\x1b[2m", bold: "\x1b[1m", reset: "\x1b[0m"}
+}
+
+// Checklist writes the GO / NO-GO checklist of each record: one line per step measured, then the
+// findings with their remedies, then the verdict.
+func Checklist(w io.Writer, recs []record.Record, o Options) error {
+	c := o.palette()
+	var b strings.Builder
+	for _, r := range recs {
+		fmt.Fprintf(&b, "%s%s%s  %s", c.bold, r.Target, c.reset, r.URL)
+		if r.Provider != "" && r.Provider != "generic" {
+			fmt.Fprintf(&b, "  %s(provider %s)%s", c.dim, r.Provider, c.reset)
+		}
+		b.WriteString("\n")
+		writeSteps(&b, r, c)
+		if len(r.Findings) > 0 {
+			b.WriteString("\n")
+		}
+		for _, f := range r.Findings {
+			mark, col := severityMark(f.Severity, c)
+			fmt.Fprintf(&b, "  %s%s %s%s  %s\n", col, mark, f.Code, c.reset, f.Message)
+			if f.Remedy != "" {
+				fmt.Fprintf(&b, "      %s→ %s%s\n", c.dim, f.Remedy, c.reset)
+			}
+		}
+		fmt.Fprintf(&b, "\n  %s\n\n", verdictText(r.Verdict, c))
+	}
+	if len(recs) > 1 {
+		var vs []record.Verdict
+		nogo := 0
+		for _, r := range recs {
+			vs = append(vs, r.Verdict)
+			if r.Verdict == record.NoGo {
+				nogo++
+			}
+		}
+		fmt.Fprintf(&b, "Overall: %s — %d of %d targets NO-GO\n", verdictText(record.Worst(vs...), c), nogo, len(recs))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeSteps(b *strings.Builder, r record.Record, c palette) {
+	step := func(ok bool, soft bool, name, text string) {
+		mark, col := "✔", c.ok
+		if !ok {
+			mark, col = "✘", c.bad
+			if soft {
+				mark, col = "–", c.dim
+			}
+		}
+		fmt.Fprintf(b, "  %s%s%s %-4s %s\n", col, mark, c.reset, name, text)
+	}
+	writeURLSteps(r, c, step)
+	if d := r.Results.DNS; d != nil {
+		if d.Error != "" {
+			step(false, false, "dns", fmt.Sprintf("%s: %s after %s (resolver %s)", d.Host, dnsFailure(d.Error), ms(d.DurationSeconds), d.Resolver))
+		} else {
+			chain := append([]string{d.Host}, d.CNAME...)
+			addrs := append(append([]string{}, d.A...), d.AAAA...)
+			if len(addrs) == 0 {
+				addrs = []string{"no address"}
+			}
+			step(len(d.A)+len(d.AAAA) > 0, false, "dns", fmt.Sprintf("%s → %s  %s(%s via %s)%s",
+				strings.Join(chain, " → "), strings.Join(addrs, ", "), c.dim, ms(d.DurationSeconds), d.Resolver, c.reset))
+		}
+	}
+	for _, t := range r.Results.TCP {
+		where := fmt.Sprintf("%s port %d", t.Address, t.Port)
+		if strings.Contains(t.Address, ":") {
+			where = fmt.Sprintf("[%s] port %d", t.Address, t.Port)
+		}
+		role := ""
+		if t.Role == "alternative" {
+			role = c.dim + " (alternative)" + c.reset
+		}
+		if t.OK {
+			step(true, false, "tcp", fmt.Sprintf("%s connected in %s%s", where, ms(t.ConnectSeconds), role))
+			continue
+		}
+		why := string(t.Error)
+		if t.Errno != "" {
+			why += " (" + t.Errno + ")"
+		}
+		step(false, t.Role == "alternative", "tcp", fmt.Sprintf("%s %s after %s%s", where, why, ms(t.ConnectSeconds), role))
+	}
+	if x := r.Results.RTMP; x != nil {
+		step(x.OK, false, "rtmp", rtmpStep(x, c))
+	}
+	if i := r.Results.ICMP; i != nil && i.Error != icmp.Canceled {
+		// ICMP is a measurement beside the verdict: only loss is marked as bad; no socket or no
+		// reply at all is shown as "not measured".
+		switch {
+		case i.Error != icmp.OK:
+			why := string(i.Error)
+			if i.Errno != "" {
+				why += " (" + i.Errno + ")"
+			}
+			step(false, true, "icmp", fmt.Sprintf("%s not measured: %s", i.Address, why))
+		case i.Received == 0:
+			step(false, true, "icmp", fmt.Sprintf("%s answered none of %d echoes (ICMP filtered?)", i.Address, i.Sent))
+		default:
+			lost := ""
+			if i.Received < i.Sent {
+				lost = fmt.Sprintf(" (%.0f %% lost)", i.LossRatio*100)
+			}
+			step(i.Received == i.Sent, false, "icmp", fmt.Sprintf("%s %d/%d echoes answered%s, rtt min/avg/max %s/%s/%s ms",
+				i.Address, i.Received, i.Sent, lost, msValue(i.RTTMinSeconds), msValue(i.RTTAvgSeconds), msValue(i.RTTMaxSeconds)))
+		}
+	}
+}
+
+// rtmpStep is the RTMP line: the level, where it ended, and each phase's time.
+func rtmpStep(x *rtmp.Result, c palette) string {
+	where := fmt.Sprintf("%s port %d", x.Address, x.Port)
+	if strings.Contains(x.Address, ":") {
+		where = fmt.Sprintf("[%s] port %d", x.Address, x.Port)
+	}
+	level := string(x.Level)
+	if x.TLS {
+		level += " over TLS"
+	}
+	var head string
+	if x.OK {
+		head = fmt.Sprintf("%s to %s ok", level, where)
+		if x.Status != "" {
+			head += " (" + x.Status + ")"
+		}
+	} else {
+		why := string(x.Error)
+		if x.TLSReason != "" {
+			why += " " + string(x.TLSReason)
+		}
+		if x.Status != "" {
+			why += " " + x.Status
+		}
+		if x.LooksLike != "" {
+			why += ", looks like " + x.LooksLike
+		}
+		head = fmt.Sprintf("%s to %s: %s at %s", level, where, why, strings.ReplaceAll(string(x.Phase), "_", " "))
+	}
+	var times []string
+	for _, p := range []struct {
+		name string
+		s    float64
+	}{{"tcp", x.ConnectSeconds}, {"tls", x.TLSSeconds}, {"handshake", x.HandshakeSeconds}, {"connect", x.RTMPConnectSeconds},
+		{"createStream", x.CreateStreamSeconds}, {"publish", x.PublishSeconds}, {"held", x.HoldSeconds}} {
+		if p.s > 0 {
+			times = append(times, p.name+" "+ms(p.s))
+		}
+	}
+	if len(times) == 0 {
+		return head
+	}
+	return fmt.Sprintf("%s  %s(%s)%s", head, c.dim, strings.Join(times, ", "), c.reset)
+}
+
+// dnsFailure names a failed lookup for the checklist: rcodes as DNS tools print them (NXDOMAIN,
+// SERVFAIL), the other classes in words — a technician cannot act on "NETWORK".
+func dnsFailure(c dns.Class) string {
+	switch c {
+	case dns.Timeout:
+		return "no answer"
+	case dns.Network:
+		return "resolver unreachable"
+	case dns.Canceled:
+		return "canceled"
+	}
+	return strings.ToUpper(string(c))
+}
+
+func severityMark(s record.Severity, c palette) (string, string) {
+	switch s {
+	case record.Error:
+		return "✘", c.bad
+	case record.Warning:
+		return "!", c.warn
+	}
+	return "i", c.dim
+}
+
+func verdictText(v record.Verdict, c palette) string {
+	switch v {
+	case record.Go:
+		return c.ok + c.bold + "GO" + c.reset
+	case record.Warn:
+		return c.warn + c.bold + "GO, with warnings" + c.reset
+	}
+	return c.bad + c.bold + "NO-GO" + c.reset
+}
+
+// ms prints a duration in seconds for a reader: "2.0 s", "12.3 ms", and below a millisecond two
+// decimals ("0.04 ms"), so a LAN or loopback time does not read as zero.
+func ms(s float64) string {
+	if s >= 1 {
+		return fmt.Sprintf("%.1f s", s)
+	}
+	return msValue(s) + " ms"
+}
+
+// msValue is a duration in seconds as a number of milliseconds, without the unit.
+func msValue(s float64) string {
+	if v := s * 1000; v < 1 {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.1f", s*1000)
+}
+
+// Document is what `check --json` prints: the overall verdict and one record per target.
+type Document struct {
+	Verdict record.Verdict  `json:"verdict"`
+	Targets []record.Record `json:"targets"`
+}
+
+// NewDocument builds the document.
+func NewDocument(recs []record.Record) Document {
+	vs := make([]record.Verdict, len(recs))
+	for i, r := range recs {
+		vs[i] = r.Verdict
+	}
+	if recs == nil {
+		recs = []record.Record{}
+	}
+	return Document{Verdict: record.Worst(vs...), Targets: recs}
+}
+
+// writeURLSteps writes the URL doctor's line and the clock reference's: what was checked offline,
+// so a GO says the signature and the expiry were looked at, not only the network.
+func writeURLSteps(r record.Record, c palette, step func(ok, soft bool, name, text string)) {
+	var offset time.Duration
+	if k := r.Results.Clock; k != nil {
+		if k.OK {
+			offset = k.Offset()
+			dir := "behind" // the offset is the reference's time minus ours
+			if offset < 0 {
+				dir = "ahead of"
+			}
+			size := ms(offset.Abs().Seconds())
+			if offset.Abs() >= time.Minute {
+				size = shortDuration(offset.Abs())
+			}
+			step(!hasFinding(r, "clock.skew", record.Error), false, "time", fmt.Sprintf("this clock is %s %s %s %s  %s(rtt %s)%s",
+				size, dir, strings.ToUpper(k.Source), k.Server, c.dim, ms(k.RTTSeconds), c.reset))
+		} else {
+			step(false, true, "time", fmt.Sprintf("%s %s: %s — txTime judged by this host's clock", strings.ToUpper(k.Source), k.Server, k.Error))
+		}
+	}
+	l := r.Results.URL
+	if l == nil {
+		return
+	}
+	parts := []string{l.Scheme + "://"}
+	if l.ModeDeclared {
+		parts[0] += " (mode " + string(l.Mode) + ")"
+	}
+	switch l.Signature {
+	case "ok":
+		parts = append(parts, "signature ok")
+	case "ok_backup":
+		parts = append(parts, "signature ok (backup key)")
+	case "mismatch":
+		parts = append(parts, "signature does not match")
+	case "not_checked":
+		parts = append(parts, "signature not checked (no key configured)")
+	}
+	if !l.Expires.IsZero() {
+		left := l.Expires.Sub(r.Time.Add(offset))
+		when := l.Expires.UTC().Format("2006-01-02 15:04 UTC")
+		if left > 0 {
+			parts = append(parts, fmt.Sprintf("valid until %s (%s left)", when, shortDuration(left)))
+		} else {
+			parts = append(parts, fmt.Sprintf("expired %s (%s ago)", when, shortDuration(-left)))
+		}
+	}
+	if n := len(l.Issues); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d issue(s) below", n))
+	} else if len(parts) == 1 {
+		parts[0] += " URL well-formed, not signed" // a bare "rtmp://" reads like a fragment
+	}
+	step(!hasPrefixFinding(r, "url.", record.Error), false, "url", strings.Join(parts, ", "))
+}
+
+func hasFinding(r record.Record, code string, sev record.Severity) bool {
+	for _, f := range r.Findings {
+		if f.Code == code && f.Severity == sev {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPrefixFinding(r record.Record, prefix string, sev record.Severity) bool {
+	for _, f := range r.Findings {
+		if strings.HasPrefix(f.Code, prefix) && f.Severity == sev {
+			return true
+		}
+	}
+	return false
+}
+
+func shortDuration(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%02dm", d/time.Hour, d%time.Hour/time.Minute)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm%02ds", d/time.Minute, d%time.Minute/time.Second)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
+}
