@@ -46,7 +46,9 @@ const (
 )
 
 // Classify turns err into a class and the errno the class was read from. errno is 0 when the class
-// did not come from an errno (a deadline, a cancellation, a *net.DNSError) or err carries none.
+// did not come from an errno (a deadline, a cancellation, a *net.DNSError) or err carries none. On
+// Windows a Winsock code is given as the syscall constant of the same name (WSAECONNREFUSED as
+// syscall.ECONNREFUSED, errno_windows.go), so callers compare errnos the same way everywhere.
 //
 // A cancellation wins over a deadline, and both over an errno: when the run was stopped, the
 // errno of the socket it stopped is a consequence, not the reason.
@@ -67,6 +69,7 @@ func Classify(err error) (Class, syscall.Errno) {
 		}
 		return Resolve, 0
 	case errors.As(err, &errno):
+		errno = canonical(errno)
 		return errnoClass(errno), errno
 	}
 	// No errno: a net.Error may still know it timed out (Go's own resolver and TLS do).
@@ -103,9 +106,10 @@ func errnoClass(e syscall.Errno) Class {
 }
 
 // ErrnoName is the symbolic name of the errnos Classify knows ("ECONNREFUSED"), or "" for any
-// other: a bounded set, safe as a metric label.
+// other: a bounded set, safe as a metric label, and the same on every platform (a Winsock code has
+// its Unix namesake's name).
 func ErrnoName(e syscall.Errno) string {
-	switch e {
+	switch canonical(e) {
 	case syscall.ECONNREFUSED:
 		return "ECONNREFUSED"
 	case syscall.ETIMEDOUT:

@@ -1,0 +1,8 @@
+//go:build !windows
+
+package neterr
+
+import "syscall"
+
+// canonical is the errno itself: on Unix the syscall constants are the numbers the kernel returns.
+func canonical(e syscall.Errno) syscall.Errno { return e }
