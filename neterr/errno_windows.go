@@ -41,3 +41,5 @@ func canonical(e syscall.Errno) syscall.Errno {
 	}
 	return e
 }
+
+func truncated(e syscall.Errno) bool { return e == windows.WSAEMSGSIZE }

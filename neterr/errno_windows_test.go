@@ -37,3 +37,10 @@ func TestClassifyWinsock(t *testing.T) {
 		})
 	}
 }
+
+func TestTruncatedWinsock(t *testing.T) {
+	err := &net.OpError{Op: "read", Net: "ip4:icmp", Err: os.NewSyscallError("wsarecvfrom", windows.WSAEMSGSIZE)}
+	if !Truncated(err) {
+		t.Errorf("Truncated(%v): got false; want true", err)
+	}
+}

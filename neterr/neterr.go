@@ -86,6 +86,14 @@ func IsDeadline(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
+// Truncated reports whether err says only that a datagram read was longer than the buffer: Windows
+// fails such a read (WSAEMSGSIZE) where Unix cuts the datagram without an error, so elsewhere it
+// is always false. A reader that expects only short packets can skip that one and read on.
+func Truncated(err error) bool {
+	var errno syscall.Errno
+	return errors.As(err, &errno) && truncated(errno)
+}
+
 // errnoClass maps an errno to its class; an errno not listed is Other.
 func errnoClass(e syscall.Errno) Class {
 	switch e {

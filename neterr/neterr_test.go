@@ -157,6 +157,23 @@ func TestIsDeadline(t *testing.T) {
 	}
 }
 
+func TestTruncated(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{&net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, false},
+		// On Unix EMSGSIZE is a send too large to go, not a read cut short.
+		{sysErr("write", "sendto", syscall.EMSGSIZE), false},
+	}
+	for _, tt := range tests {
+		if got := Truncated(tt.err); got != tt.want {
+			t.Errorf("Truncated(%v): got %v; want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
 func TestErrnoName(t *testing.T) {
 	tests := []struct {
 		errno syscall.Errno

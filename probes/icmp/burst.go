@@ -9,17 +9,17 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+
+	"github.com/ingestprobe/ingestprobe/neterr"
 )
 
 // packetConn is what a burst needs of an ICMP socket: *icmp.PacketConn has it, tests fake it.
@@ -259,7 +259,8 @@ func (b *burst) run(ctx context.Context) (stats, error) {
 		}
 		n, from, err := b.conn.ReadFrom(buf)
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) || messageTooLong(err) {
+			// A datagram too long for the buffer (Windows only) is not one of our replies, which are short.
+			if errors.Is(err, os.ErrDeadlineExceeded) || neterr.Truncated(err) {
 				continue
 			}
 			return result(err)
@@ -352,13 +353,6 @@ func parseEchoReply(p []byte, v6 bool) (id, seq uint16, data []byte, ok bool) {
 		return 0, 0, nil, false
 	}
 	return binary.BigEndian.Uint16(p[4:]), binary.BigEndian.Uint16(p[6:]), p[8:], true
-}
-
-// messageTooLong is Windows refusing a datagram longer than the read buffer (WSAEMSGSIZE): a
-// packet that is not one of our replies, which are short.
-func messageTooLong(err error) bool {
-	var errno syscall.Errno
-	return runtime.GOOS == "windows" && errors.As(err, &errno) && errno == 10040
 }
 
 // summarize is the burst's statistics: sent, received, and the round trips' minimum, mean,
