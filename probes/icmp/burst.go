@@ -145,13 +145,15 @@ func replyFilter(v6 bool, id uint16) []bpf.RawInstruction {
 	return f
 }
 
-// ids hands out raw-socket echo identifiers: distinct for concurrent bursts of this process, from
-// a random start so that processes started together differ too.
-var ids atomic.Uint32
+// nextID hands out raw-socket echo identifiers: distinct for concurrent bursts of this process, from
+// a random start so that processes started together differ too. The start is drawn at the first
+// burst rather than in an init function, so importing the package costs and changes nothing.
+func nextID() uint16 { return uint16(idStart() + idCount.Add(1)) }
 
-func init() { ids.Store(rand.Uint32()) }
-
-func nextID() uint16 { return uint16(ids.Add(1)) }
+var (
+	idStart = sync.OnceValue(rand.Uint32)
+	idCount atomic.Uint32
+)
 
 // newToken is a burst's payload: a reply carrying another burst's token (an earlier one that used
 // the same identifier and sequence numbers) is not counted.
