@@ -1,7 +1,15 @@
 // Package neterr classifies network errors into a bounded class and the errno behind it, with
 // errors.Is/As only — never by matching message text, which differs between platforms, Go versions
-// and locales. The probes turn its classes into their own result classes; the class values are
-// safe as metric labels.
+// and locales. The probes (tcp, icmp, clock, rtmp) map its classes onto their own result classes;
+// the class values and errno names are safe as metric labels.
+//
+//	class, errno := neterr.Classify(err)    // neterr.Refused, syscall.ECONNREFUSED
+//	name := neterr.ErrnoName(errno)         // "ECONNREFUSED"; "" outside the bounded set
+//	neterr.IsDeadline(err)                  // the context's or the connection's deadline passed
+//	neterr.Truncated(err)                   // a datagram read longer than the buffer (Windows)
+//
+// Errnos are compared the same way on every platform: on Windows the Winsock codes sockets fail
+// with are first given their Unix namesakes (errno_windows.go).
 //
 // It is a leaf: it imports nothing from this module, so any probe can use it without importing
 // another probe.

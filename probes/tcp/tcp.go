@@ -1,5 +1,6 @@
 // Package tcp probes whether a TCP connection to one address and port can be made, how long the
-// connect took, and — when it cannot — why, as a bounded error class read from the errno.
+// connect took, and — when it cannot — why, as a bounded error class read from the errno (by
+// neterr, whose rules the other probes share).
 //
 // On Linux the connect is timed like a plain blocking connect(2): the thread waits in ppoll(2)
 // and the kernel wakes it when the handshake ends (connect_linux.go), so the time reported is the
