@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -34,13 +35,17 @@ func Findings(in Input) []record.Finding {
 	var out []record.Finding
 	if in.URL == nil {
 		reason := "it is empty"
-		if in.URLError != nil {
+		var pe *ingesturl.ParseError
+		switch {
+		case errors.As(in.URLError, &pe):
+			reason = pe.Reason // the message says "cannot be parsed" in its own words
+		case in.URLError != nil:
 			reason = in.URLError.Error()
 		}
 		out = append(out, record.Finding{
 			Code:     "url.invalid",
 			Severity: record.Error,
-			Message:  "the publishing URL cannot be parsed: " + strings.TrimPrefix(reason, ingesturl.ErrInvalid.Error()+": "),
+			Message:  "the publishing URL cannot be parsed: " + reason,
 			Remedy:   "Copy the push URL again from the provider's console; it looks like rtmp://push.example.com/live/stream?txSecret=…&txTime=….",
 		})
 		return append(out, clockFindings(in)...)

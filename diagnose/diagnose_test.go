@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -176,5 +177,34 @@ func TestVerdict(t *testing.T) {
 		if got := record.VerdictOf(fs); got != tt.want {
 			t.Errorf("%v: got %s; want %s", tt.sev, got, tt.want)
 		}
+	}
+}
+
+// TestURLInvalidMessage: the finding gives the parser's reason once, in its own sentence — not the
+// parser's "invalid publishing URL" prefix as well.
+func TestURLInvalidMessage(t *testing.T) {
+	const prefix = "the publishing URL cannot be parsed: "
+	parseErr := func(s string) error {
+		_, err := ingesturl.Parse(s)
+		return err
+	}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"missing host", parseErr("rtmp:///live/s"), prefix + "missing host"},
+		{"unknown scheme", parseErr("ftp://h/live/s"), prefix + `unknown scheme "ftp"`},
+		{"empty", parseErr("  "), prefix + "empty"},
+		{"no error at all", nil, prefix + "it is empty"},
+		{"not a parse error", errors.New("no URL configured"), prefix + "no URL configured"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := Findings(Input{URLError: tt.err})
+			if len(fs) == 0 || fs[0].Code != "url.invalid" || fs[0].Message != tt.want {
+				t.Fatalf("got %+v; want url.invalid with message %q", fs, tt.want)
+			}
+		})
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// FuzzParse: Parse never panics, every error wraps ErrInvalid, and a parsed URL's Redacted() — what
+// FuzzParse: Parse never panics, every error is a *ParseError wrapping ErrInvalid, and a parsed URL's Redacted() — what
 // logs and reports show — holds neither the stream name nor any query value longer than 3 bytes.
 // Short values are let through because "<redacted>", the host or the app may contain them by chance.
 func FuzzParse(f *testing.F) {
@@ -28,8 +28,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		u, err := Parse(s)
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("got error %v; want one wrapping ErrInvalid", err)
+			var pe *ParseError
+			if !errors.Is(err, ErrInvalid) || !errors.As(err, &pe) {
+				t.Fatalf("got error %v; want a *ParseError wrapping ErrInvalid", err)
 			}
 			if len(s) > 12 && strings.Contains(err.Error(), s) {
 				t.Fatalf("error %q repeats the input", err)

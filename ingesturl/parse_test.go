@@ -59,12 +59,21 @@ func TestParseErrors(t *testing.T) {
 		{"rtmp://h/live/a b", "contains white space"},
 		{"rtmp://bad_host!/live/s", "bad host name"},
 		{"rtmp://h/live/s?a=%zz", "malformed query"},
+		{"rtmp://h/live/%zz", `invalid URL escape "%zz"`}, // url.Parse's reason, without the URL it quotes
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			_, err := Parse(tt.in)
 			if !errors.Is(err, ErrInvalid) || err.Error() != ErrInvalid.Error()+": "+tt.want {
 				t.Errorf("got %v; want %q", err, tt.want)
+			}
+			// The reason is there on its own, for messages that say it in their own words.
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Reason != tt.want {
+				t.Errorf("got %#v; want a *ParseError with reason %q", err, tt.want)
+			}
+			if wrapped := fmt.Errorf("targets[0]: url: %w", err); !errors.As(wrapped, &pe) || pe.Reason != tt.want || !errors.Is(wrapped, ErrInvalid) {
+				t.Errorf("wrapped: got reason %q; want %q, and ErrInvalid matched", pe.Reason, tt.want)
 			}
 			if tt.in != "" && strings.Contains(err.Error(), "/live/") {
 				t.Errorf("error repeats the URL: %v", err)

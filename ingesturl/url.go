@@ -27,6 +27,17 @@ var defaultPorts = map[string]int{
 // ErrInvalid is wrapped by every parse error, so callers can tell a bad URL from other failures.
 var ErrInvalid = errors.New("invalid publishing URL")
 
+// ParseError is the error Parse returns: why the URL did not parse, so a caller can show the reason
+// on its own without taking the message apart. It wraps ErrInvalid.
+type ParseError struct {
+	Reason string // "missing host", "port out of range" …; never repeats the input
+}
+
+func (e *ParseError) Error() string { return ErrInvalid.Error() + ": " + e.Reason }
+func (e *ParseError) Unwrap() error { return ErrInvalid }
+
+func invalid(reason string) error { return &ParseError{Reason: reason} }
+
 // URL is a parsed publishing URL. Its String form is redacted; the secret parts are reachable only
 // through explicit accessors, so printing a URL by mistake leaks nothing.
 type URL struct {
@@ -42,22 +53,22 @@ type URL struct {
 }
 
 // Parse parses a publishing URL such as rtmp://push.example.com/live/show?txSecret=…&txTime=….
-// The error never repeats the input, since the input usually holds a stream key.
+// The error is a *ParseError and never repeats the input, since the input usually holds a stream key.
 func Parse(s string) (*URL, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return nil, fmt.Errorf("%w: empty", ErrInvalid)
+		return nil, invalid("empty")
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
-		return nil, fmt.Errorf("%w: no scheme (want rtmp://host/app/stream)", ErrInvalid)
+		return nil, invalid("no scheme (want rtmp://host/app/stream)")
 	}
 	scheme = strings.ToLower(scheme)
 	if _, known := defaultPorts[scheme]; !known {
-		return nil, fmt.Errorf("%w: unknown scheme %q", ErrInvalid, truncate(scheme, 16))
+		return nil, invalid(fmt.Sprintf("unknown scheme %q", truncate(scheme, 16)))
 	}
 	if strings.ContainsAny(s, " \t\r\n") {
-		return nil, fmt.Errorf("%w: contains white space", ErrInvalid)
+		return nil, invalid("contains white space")
 	}
 	u, err := url.Parse(scheme + "://" + rest)
 	if err != nil {
@@ -66,32 +77,32 @@ func Parse(s string) (*URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, scrub(err.Error(), s))
+		return nil, invalid(scrub(err.Error(), s))
 	}
 	host := u.Hostname()
 	if host == "" {
-		return nil, fmt.Errorf("%w: missing host", ErrInvalid)
+		return nil, invalid("missing host")
 	}
 	if strings.HasPrefix(u.Host, "[") {
 		if _, err := netip.ParseAddr(host); err != nil {
-			return nil, fmt.Errorf("%w: bad IPv6 literal", ErrInvalid)
+			return nil, invalid("bad IPv6 literal")
 		}
 	} else if !validHostname(host) {
-		return nil, fmt.Errorf("%w: bad host name", ErrInvalid)
+		return nil, invalid("bad host name")
 	}
 	out := &URL{Scheme: scheme, Host: strings.ToLower(host), Port: defaultPorts[scheme], rawQuery: u.RawQuery}
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("%w: port out of range", ErrInvalid)
+			return nil, invalid("port out of range")
 		}
 		out.Port, out.PortExplicit = n, true
 	} else if strings.HasSuffix(u.Host, ":") {
-		return nil, fmt.Errorf("%w: empty port", ErrInvalid)
+		return nil, invalid("empty port")
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return nil, fmt.Errorf("%w: malformed query", ErrInvalid)
+		return nil, invalid("malformed query")
 	}
 	out.query = q
 	path := strings.Trim(u.Path, "/")

@@ -43,6 +43,20 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
+// unknownCommandError is a first argument that names no command: run answers it with the main
+// usage as well. name is already redacted; url says the argument looked like a URL.
+type unknownCommandError struct {
+	name string
+	url  bool
+}
+
+func (e unknownCommandError) Error() string {
+	if e.url {
+		return fmt.Sprintf("unknown command %q: to check a URL, run: ingestprobe check URL", e.name)
+	}
+	return fmt.Sprintf("unknown command %q", e.name)
+}
+
 const mainUsage = `ingestprobe tells, from this network, whether publishing to a live-streaming ingest will work.
 
 Usage:
@@ -109,10 +123,7 @@ func run(ctx context.Context, e env, args []string) int {
 		if strings.Contains(name, "://") || len(name) > 32 {
 			name = ingesturl.Redact(name) // it may be a URL with its stream key
 		}
-		err = usagef("unknown command %q", name)
-		if strings.Contains(args[0], "://") {
-			err = usagef("unknown command %q: to check a URL, run: ingestprobe check URL", name)
-		}
+		err = usageError{unknownCommandError{name: name, url: strings.Contains(args[0], "://")}}
 	}
 	switch {
 	case err == nil:
@@ -121,7 +132,7 @@ func run(ctx context.Context, e env, args []string) int {
 		return exitOK
 	case errors.As(err, new(usageError)):
 		fmt.Fprintf(e.stderr, "ingestprobe: %v\n", err)
-		if strings.HasPrefix(err.Error(), "unknown command") {
+		if errors.As(err, new(unknownCommandError)) {
 			fmt.Fprint(e.stderr, mainUsage)
 		}
 		return exitUsage

@@ -9,11 +9,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
-	"os"
-	"syscall"
 	"time"
 
-	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/neterr"
 )
 
 // Class is the bounded reason a measurement failed. It is safe as a metric label.
@@ -224,29 +222,22 @@ func classifyCtx(ctx context.Context, err error) (Class, string) {
 	return classify(err)
 }
 
-// classify uses errors.Is/As only; the errno classes are the TCP probe's, since UDP fails the same
-// ways, plus a refused port (ICMP port unreachable).
+// classify maps neterr's classes to this probe's: UDP fails the ways TCP does, and a refused port is
+// an ICMP port unreachable.
 func classify(err error) (Class, string) {
-	var de *net.DNSError
-	switch {
-	case errors.Is(err, context.Canceled):
+	c, errno := neterr.Classify(err)
+	name := neterr.ErrnoName(errno)
+	switch c {
+	case neterr.Canceled:
 		return Canceled, ""
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return Timeout, ""
-	case errors.As(err, &de):
-		if de.IsTimeout {
-			return Timeout, ""
-		}
+	case neterr.Timeout:
+		return Timeout, name
+	case neterr.Resolve:
 		return Resolve, ""
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return Refused, tcp.ErrnoName(syscall.ECONNREFUSED)
+	case neterr.Refused:
+		return Refused, name
+	case neterr.Unreachable:
+		return Unreachable, name
 	}
-	switch c, errno := tcp.Classify(err); c {
-	case tcp.Unreachable:
-		return Unreachable, errno
-	case tcp.Timeout:
-		return Timeout, errno
-	default:
-		return Other, errno
-	}
+	return Other, name
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -235,6 +237,11 @@ func TestClassify(t *testing.T) {
 		{&net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, Timeout},
 		{errors.New("something else"), Other},
 		{&net.DNSError{IsTimeout: true}, Timeout},
+		{&net.DNSError{Err: "no such host", Name: "ntp.invalid", IsNotFound: true}, Resolve},
+		{&net.OpError{Op: "read", Net: "udp", Err: os.NewSyscallError("recvfrom", syscall.ECONNREFUSED)}, Refused},
+		{&net.OpError{Op: "write", Net: "udp", Err: os.NewSyscallError("sendto", syscall.ENETUNREACH)}, Unreachable},
+		{&net.OpError{Op: "write", Net: "udp", Err: os.NewSyscallError("sendto", syscall.EPERM)}, Other},
+		{fmt.Errorf("ntp: %w", context.Canceled), Canceled},
 	}
 	for _, tt := range tests {
 		if got, _ := classify(tt.err); got != tt.want {

@@ -9,17 +9,17 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+
+	"github.com/ingestprobe/ingestprobe/neterr"
 )
 
 // packetConn is what a burst needs of an ICMP socket: *icmp.PacketConn has it, tests fake it.
@@ -145,13 +145,15 @@ func replyFilter(v6 bool, id uint16) []bpf.RawInstruction {
 	return f
 }
 
-// ids hands out raw-socket echo identifiers: distinct for concurrent bursts of this process, from
-// a random start so that processes started together differ too.
-var ids atomic.Uint32
+// nextID hands out raw-socket echo identifiers: distinct for concurrent bursts of this process, from
+// a random start so that processes started together differ too. The start is drawn at the first
+// burst rather than in an init function, so importing the package costs and changes nothing.
+func nextID() uint16 { return uint16(idStart() + idCount.Add(1)) }
 
-func init() { ids.Store(rand.Uint32()) }
-
-func nextID() uint16 { return uint16(ids.Add(1)) }
+var (
+	idStart = sync.OnceValue(rand.Uint32)
+	idCount atomic.Uint32
+)
 
 // newToken is a burst's payload: a reply carrying another burst's token (an earlier one that used
 // the same identifier and sequence numbers) is not counted.
@@ -259,7 +261,8 @@ func (b *burst) run(ctx context.Context) (stats, error) {
 		}
 		n, from, err := b.conn.ReadFrom(buf)
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) || messageTooLong(err) {
+			// A datagram too long for the buffer (Windows only) is not one of our replies, which are short.
+			if errors.Is(err, os.ErrDeadlineExceeded) || neterr.Truncated(err) {
 				continue
 			}
 			return result(err)
@@ -352,13 +355,6 @@ func parseEchoReply(p []byte, v6 bool) (id, seq uint16, data []byte, ok bool) {
 		return 0, 0, nil, false
 	}
 	return binary.BigEndian.Uint16(p[4:]), binary.BigEndian.Uint16(p[6:]), p[8:], true
-}
-
-// messageTooLong is Windows refusing a datagram longer than the read buffer (WSAEMSGSIZE): a
-// packet that is not one of our replies, which are short.
-func messageTooLong(err error) bool {
-	var errno syscall.Errno
-	return runtime.GOOS == "windows" && errors.As(err, &errno) && errno == 10040
 }
 
 // summarize is the burst's statistics: sent, received, and the round trips' minimum, mean,

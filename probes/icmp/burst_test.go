@@ -427,6 +427,34 @@ func TestRunCancelMidBurst(t *testing.T) {
 	goleak.VerifyNone(t)
 }
 
+// TestNextID: bursts started at once, the first ones included (when the random start is drawn),
+// get distinct echo identifiers.
+func TestNextID(t *testing.T) {
+	const goroutines, each = 8, 1000 // 8000 of the 65536 identifiers: none may repeat
+	got := make([][]uint16, goroutines)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for range each {
+				got[g] = append(got[g], nextID())
+			}
+		})
+	}
+	wg.Wait()
+	seen := make(map[uint16]bool, goroutines*each)
+	for _, ids := range got {
+		for _, id := range ids {
+			if seen[id] {
+				t.Fatalf("got identifier %d twice in %d; want all distinct", id, goroutines*each)
+			}
+			seen[id] = true
+		}
+	}
+	if a, b := nextID(), nextID(); b != a+1 {
+		t.Errorf("got %d then %d; want consecutive identifiers", a, b)
+	}
+}
+
 // TestMarshal: the echo request is what x/net/icmp would marshal, checksum included (IPv6: the
 // kernel fills in the checksum, over a pseudo-header).
 func TestMarshal(t *testing.T) {

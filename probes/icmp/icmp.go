@@ -21,11 +21,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"syscall"
 	"time"
 
-	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/neterr"
 )
 
 // Class is the bounded reason a run did not measure. It is safe as a metric label.
@@ -241,29 +240,25 @@ func route(ctx context.Context, addr netip.Addr) error {
 	return c.Close()
 }
 
-// Classify turns a socket or send error into a class and the errno's name, using errors.Is/As only.
+// Classify turns a socket or send error into a class and the errno's name (neterr's rules, mapped
+// to this probe's classes).
 func Classify(err error) (Class, string) {
-	if err == nil {
-		return OK, ""
-	}
+	c, errno := neterr.Classify(err)
+	name := neterr.ErrnoName(errno)
 	switch {
-	case errors.Is(err, context.Canceled):
+	case c == neterr.OK:
+		return OK, ""
+	case c == neterr.Canceled, neterr.IsDeadline(err):
+		// A deadline that ends the run before it measured leaves nothing, as a cancellation does.
 		return Canceled, ""
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return Canceled, ""
-	}
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return Other, ""
-	}
-	name := tcp.ErrnoName(errno)
-	switch errno {
-	case syscall.EPERM, syscall.EACCES:
+	case c == neterr.Denied:
 		return Denied, name
-	case syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.EADDRNOTAVAIL:
-		return Unreachable, name
-	case syscall.EPROTONOSUPPORT, syscall.EAFNOSUPPORT, syscall.ESOCKTNOSUPPORT:
+	case c == neterr.Unsupported:
 		return Unavailable, name
+	case c == neterr.Unreachable && errno != syscall.EHOSTDOWN && errno != syscall.ENETDOWN:
+		// What a send or a route lookup without a route returns. EHOSTDOWN and ENETDOWN have
+		// always been "other" in this probe's records.
+		return Unreachable, name
 	}
 	return Other, name
 }

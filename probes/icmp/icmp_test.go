@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/neterr"
 )
 
 func TestMain(m *testing.M) {
@@ -42,6 +42,11 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("run: %w", context.DeadlineExceeded), Canceled, ""},
 		{sock(syscall.EINVAL), Other, ""},
 		{errors.New("no errno"), Other, ""},
+		// Kept as they were before the errno rules moved to neterr.
+		{&net.OpError{Op: "write", Err: os.NewSyscallError("sendto", syscall.EHOSTDOWN)}, Other, "EHOSTDOWN"},
+		{&net.OpError{Op: "write", Err: os.NewSyscallError("sendto", syscall.ETIMEDOUT)}, Other, "ETIMEDOUT"},
+		{&net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, Canceled, ""},
+		{&net.DNSError{Err: "i/o timeout", IsTimeout: true}, Other, ""},
 	}
 	for _, tt := range tests {
 		name := "nil"
@@ -136,8 +141,8 @@ func TestRunRoute(t *testing.T) {
 				return stats{}, false, nil
 			}
 			r := p.Run(t.Context())
-			if r.Error == OK || r.Errno != tcp.ErrnoName(e) {
-				t.Errorf("got %q %q; want a failure class with errno %s", r.Error, r.Errno, tcp.ErrnoName(e))
+			if r.Error == OK || r.Errno != neterr.ErrnoName(e) {
+				t.Errorf("got %q %q; want a failure class with errno %s", r.Error, r.Errno, neterr.ErrnoName(e))
 			}
 		})
 	}

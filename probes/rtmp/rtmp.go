@@ -45,7 +45,7 @@ import (
 	"github.com/yutopp/go-rtmp/handshake"
 
 	"github.com/ingestprobe/ingestprobe/ingesturl"
-	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/neterr"
 )
 
 // Level says how far a probe goes.
@@ -747,13 +747,13 @@ func (s *session) classify(err error) (Class, string) {
 		return Protocol, ""
 	}
 	if s.res.Phase == PhaseConnect {
-		switch c, errno := tcp.Classify(err); c {
-		case tcp.Timeout:
-			return Timeout, errno
-		case tcp.Canceled:
+		switch c, errno := neterr.Classify(err); c {
+		case neterr.Timeout:
+			return Timeout, neterr.ErrnoName(errno)
+		case neterr.Canceled:
 			return Canceled, ""
 		default:
-			return ConnectFailed, errno
+			return ConnectFailed, neterr.ErrnoName(errno)
 		}
 	}
 	return classifyIO(err)
@@ -764,14 +764,14 @@ func classifyIO(err error) (Class, string) {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
 		return Closed, ""
 	}
-	switch c, errno := tcp.Classify(err); c {
-	case tcp.Timeout:
-		return Timeout, errno
-	case tcp.Reset:
-		return Closed, errno
-	case tcp.Canceled:
+	switch c, errno := neterr.Classify(err); c {
+	case neterr.Timeout:
+		return Timeout, neterr.ErrnoName(errno)
+	case neterr.Reset:
+		return Closed, neterr.ErrnoName(errno)
+	case neterr.Canceled:
 		return Canceled, ""
 	default:
-		return Other, errno
+		return Other, neterr.ErrnoName(errno)
 	}
 }

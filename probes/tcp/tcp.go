@@ -1,5 +1,6 @@
 // Package tcp probes whether a TCP connection to one address and port can be made, how long the
-// connect took, and — when it cannot — why, as a bounded error class read from the errno.
+// connect took, and — when it cannot — why, as a bounded error class read from the errno (by
+// neterr, whose rules the other probes share).
 //
 // On Linux the connect is timed like a plain blocking connect(2): the thread waits in ppoll(2)
 // and the kernel wakes it when the handshake ends (connect_linux.go), so the time reported is the
@@ -8,26 +9,26 @@ package tcp
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
-	"os"
-	"syscall"
 	"time"
+
+	"github.com/ingestprobe/ingestprobe/neterr"
 )
 
-// Class is the bounded reason a connect failed. It is safe as a metric label.
+// Class is the bounded reason a connect failed. It is safe as a metric label. Its values are
+// neterr's, which classify reads them from.
 type Class string
 
 const (
-	OK          Class = ""
-	Timeout     Class = "timeout"     // no answer at all: a silent drop, or a dead path
-	Refused     Class = "refused"     // a TCP reset: nothing listens, or a firewall rejects with reset
-	Unreachable Class = "unreachable" // ICMP unreachable / admin-prohibited, or no route
-	Reset       Class = "reset"       // reset after the connection started
-	Denied      Class = "denied"      // this host's own firewall or policy refused to send (EPERM, EACCES)
-	Canceled    Class = "canceled"    // the run was stopped before the connect finished
-	Other       Class = "other"
+	OK          = Class(neterr.OK)
+	Timeout     = Class(neterr.Timeout)     // no answer at all: a silent drop, or a dead path
+	Refused     = Class(neterr.Refused)     // a TCP reset: nothing listens, or a firewall rejects with reset
+	Unreachable = Class(neterr.Unreachable) // ICMP unreachable / admin-prohibited, or no route
+	Reset       = Class(neterr.Reset)       // reset after the connection started
+	Denied      = Class(neterr.Denied)      // this host's own firewall or policy refused to send (EPERM, EACCES)
+	Canceled    = Class(neterr.Canceled)    // the run was stopped before the connect finished
+	Other       = Class(neterr.Other)
 )
 
 // Config says what to connect to.
@@ -84,7 +85,7 @@ func (p *Probe) Run(ctx context.Context) Result {
 	}
 	r.ConnectSeconds = end.Sub(start).Seconds()
 	if err != nil {
-		r.Error, r.Errno = Classify(err)
+		r.Error, r.Errno = classify(err)
 		return r
 	}
 	r.RTTSeconds = rtt.Seconds()
@@ -92,75 +93,13 @@ func (p *Probe) Run(ctx context.Context) Result {
 	return r
 }
 
-// Classify turns a dial error into a class and the errno's name, using errors.Is/As only.
-func Classify(err error) (Class, string) {
-	if err == nil {
-		return OK, ""
+// classify turns a dial error into a class and the errno's name (neterr's rules). Resolve and
+// Unsupported are not outcomes of a connect to an address: they stay "other", as records always had.
+func classify(err error) (Class, string) {
+	c, errno := neterr.Classify(err)
+	switch c {
+	case neterr.Resolve, neterr.Unsupported:
+		c = neterr.Other
 	}
-	var errno syscall.Errno
-	hasErrno := errors.As(err, &errno)
-	switch {
-	case errors.Is(err, context.Canceled):
-		return Canceled, ""
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return Timeout, ""
-	case !hasErrno:
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return Timeout, ""
-		}
-		return Other, ""
-	}
-	name := ErrnoName(errno)
-	switch errno {
-	case syscall.ECONNREFUSED:
-		return Refused, name
-	case syscall.ETIMEDOUT:
-		return Timeout, name
-	case syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.EHOSTDOWN, syscall.ENETDOWN, syscall.EADDRNOTAVAIL:
-		return Unreachable, name
-	case syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE:
-		return Reset, name
-	case syscall.EPERM, syscall.EACCES:
-		return Denied, name
-	}
-	return Other, name
-}
-
-// ErrnoName is the symbolic name of the errnos the probes classify, or "" for others: a bounded
-// set, safe as a metric label.
-func ErrnoName(e syscall.Errno) string {
-	switch e {
-	case syscall.ECONNREFUSED:
-		return "ECONNREFUSED"
-	case syscall.ETIMEDOUT:
-		return "ETIMEDOUT"
-	case syscall.EHOSTUNREACH:
-		return "EHOSTUNREACH"
-	case syscall.ENETUNREACH:
-		return "ENETUNREACH"
-	case syscall.EHOSTDOWN:
-		return "EHOSTDOWN"
-	case syscall.ENETDOWN:
-		return "ENETDOWN"
-	case syscall.EADDRNOTAVAIL:
-		return "EADDRNOTAVAIL"
-	case syscall.ECONNRESET:
-		return "ECONNRESET"
-	case syscall.ECONNABORTED:
-		return "ECONNABORTED"
-	case syscall.EPIPE:
-		return "EPIPE"
-	case syscall.EPERM:
-		return "EPERM"
-	case syscall.EACCES:
-		return "EACCES"
-	case syscall.EPROTONOSUPPORT: // the socket errors below are the ICMP and clock probes'
-		return "EPROTONOSUPPORT"
-	case syscall.EAFNOSUPPORT:
-		return "EAFNOSUPPORT"
-	case syscall.ESOCKTNOSUPPORT:
-		return "ESOCKTNOSUPPORT"
-	}
-	return ""
+	return Class(c), neterr.ErrnoName(errno)
 }

@@ -41,6 +41,9 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", context.DeadlineExceeded), Timeout, ""},
 		{fmt.Errorf("wrapped: %w", context.Canceled), Canceled, ""},
 		{errors.New("something else"), Other, ""},
+		// neterr's classes that are not a connect's outcome stay "other", the errno's name kept.
+		{op(syscall.EAFNOSUPPORT), Other, "EAFNOSUPPORT"},
+		{&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "ingest.example", IsNotFound: true}}, Other, ""},
 	}
 	for _, tt := range tests {
 		name := "nil"
@@ -48,11 +51,21 @@ func TestClassify(t *testing.T) {
 			name = tt.err.Error()
 		}
 		t.Run(name, func(t *testing.T) {
-			got, errno := Classify(tt.err)
+			got, errno := classify(tt.err)
 			if got != tt.want || errno != tt.wantErrno {
 				t.Errorf("got %q %q; want %q %q", got, errno, tt.want, tt.wantErrno)
 			}
 		})
+	}
+}
+
+// TestClassValues: the values are in every record's "error" field, a public contract.
+func TestClassValues(t *testing.T) {
+	for c, want := range map[Class]string{OK: "", Timeout: "timeout", Refused: "refused", Unreachable: "unreachable",
+		Reset: "reset", Denied: "denied", Canceled: "canceled", Other: "other"} {
+		if string(c) != want {
+			t.Errorf("got class %q; want %q", c, want)
+		}
 	}
 }
 
