@@ -161,6 +161,7 @@ const (
 type Provider struct {
 	PushCNAMESuffixes     []string `toml:"push_cname_suffixes"`
 	PlaybackCNAMESuffixes []string `toml:"playback_cname_suffixes"`
+	ExtraPushSuffixes     []string `toml:"extra_push_suffixes"` // accepted beside the push suffixes: one's own DNS or load balancer
 }
 
 // Target is one ingest to probe.
@@ -390,7 +391,7 @@ func (c *Config) setDefaultsAndValidate() error {
 		if !nameRE.MatchString(name) {
 			return fmt.Errorf("providers.%s: use letters, digits, '-', '_' and '.' only", name)
 		}
-		for field, list := range map[string][]string{"push_cname_suffixes": p.PushCNAMESuffixes, "playback_cname_suffixes": p.PlaybackCNAMESuffixes} {
+		for field, list := range map[string][]string{"push_cname_suffixes": p.PushCNAMESuffixes, "playback_cname_suffixes": p.PlaybackCNAMESuffixes, "extra_push_suffixes": p.ExtraPushSuffixes} {
 			for i, s := range list {
 				if !strings.HasPrefix(s, ".") || len(s) < 3 {
 					return fmt.Errorf("providers.%s.%s[%d]: %q must start with \".\" (like \".tlivepush.com\")", name, field, i, s)
@@ -779,6 +780,7 @@ func (c *Config) Profiles() map[string]provider.Profile {
 		if p.PlaybackCNAMESuffixes != nil {
 			base.PlaybackSuffixes = p.PlaybackCNAMESuffixes
 		}
+		base.ExtraPushSuffixes = p.ExtraPushSuffixes
 		out[name] = base
 	}
 	return out
