@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +182,9 @@ func TestListenersServeRTMPHandshake(t *testing.T) {
 func TestBenchHarnessSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("smoke of the benchmark harness: builds the binary and runs each phase for seconds")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("bench smoke: the suite measures through /proc, TCP_INFO and network namespaces, on Linux only")
 	}
 	for _, tool := range []string{"dnsmasq"} {
 		if _, err := LookTool(tool); err != nil {

@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
-
-	"github.com/ingestprobe/ingestprobe/internal/lab"
 )
 
 // Preflight is `ingestprobe check` timed from exec to exit, as a technician waits for it.
@@ -98,33 +96,5 @@ func MeasurePreflightOpen(ctx context.Context, bin string, w *World, dir string,
 	}
 	p, err := timeCheck(ctx, n, "go", mk)
 	p.Variant = targetExtra
-	return p, err
-}
-
-// MeasurePreflightDropped times `check --timeout T` from the lab's venue while the venue firewall
-// silently drops TCP 1935: the verdict can only come after T, and should come right after it.
-func MeasurePreflightDropped(ctx context.Context, bin string, n int, timeout time.Duration) (Preflight, error) {
-	if reason := lab.CannotRun(); reason != "" {
-		return Preflight{}, errors.New(reason)
-	}
-	if _, err := lab.Sweep(time.Now(), false); err != nil {
-		return Preflight{}, err
-	}
-	l, err := lab.New(ctx, lab.Options{})
-	if err != nil {
-		return Preflight{}, err
-	}
-	defer l.Close()
-	if err := l.SetFirewall(ctx, lab.DropPort(1935)); err != nil {
-		return Preflight{}, err
-	}
-	url := "rtmp://" + lab.NameOpen + "/live/stream"
-	p, err := timeCheck(ctx, n, "no-go", func(ctx context.Context) *exec.Cmd {
-		return l.VenueCommand(ctx, bin, "check", "--config", "/dev/null", "--json", "--timeout", timeout.String(), url)
-	})
-	p.TimeoutMS = float64(timeout) / float64(time.Millisecond)
-	if err == nil && !slices.Contains(p.Codes, "tcp.blocked") {
-		err = fmt.Errorf("dropped 1935: findings %v; want tcp.blocked", p.Codes)
-	}
 	return p, err
 }

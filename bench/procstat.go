@@ -3,12 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -26,26 +24,6 @@ type ProcSample struct {
 	// with the page cache).
 	Anon, File int64
 	Threads    int // OS threads (Threads: in /proc/<pid>/status)
-}
-
-// ReadProc reads utime+stime from /proc/<pid>/stat and VmRSS, VmHWM from /proc/<pid>/status.
-func ReadProc(pid int) (ProcSample, error) {
-	s := ProcSample{At: time.Now()}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return s, err
-	}
-	if s.CPU, err = parseStatCPU(string(stat)); err != nil {
-		return s, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-	}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return s, err
-	}
-	m := parseStatusMem(string(status))
-	s.RSS, s.HWM, s.Anon, s.File = m["VmRSS"], m["VmHWM"], m["RssAnon"], m["RssFile"]
-	s.Threads = parseStatusThreads(string(status))
-	return s, nil
 }
 
 // parseStatCPU reads fields 14 (utime) and 15 (stime). The command name (field 2) may contain
@@ -201,12 +179,4 @@ func footprintOf(idleRSS int64, samples []ProcSample, probes int) Footprint {
 		f.CPUPercent = 100 * f.CPUSeconds / f.WallSeconds
 	}
 	return f
-}
-
-// dieWithHarness makes a child the harness starts (the agent, blackbox_exporter) receive SIGKILL
-// when the harness dies, so a harness killed with SIGKILL leaves them not running. (The signal
-// follows the thread that started the child; Go does not end its threads while the process runs.
-// dnsmasq does not get it: the kernel clears it when dnsmasq drops to user nobody.)
-func dieWithHarness() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

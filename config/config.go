@@ -107,6 +107,7 @@ const (
 type Provider struct {
 	PushCNAMESuffixes     []string `toml:"push_cname_suffixes"`
 	PlaybackCNAMESuffixes []string `toml:"playback_cname_suffixes"`
+	ExtraPushSuffixes     []string `toml:"extra_push_suffixes"` // accepted beside the push suffixes: one's own DNS or load balancer
 }
 
 // Target is one ingest to probe.
@@ -274,6 +275,7 @@ func (c *Config) Profiles() map[string]provider.Profile {
 		if p.PlaybackCNAMESuffixes != nil {
 			base.PlaybackSuffixes = p.PlaybackCNAMESuffixes
 		}
+		base.ExtraPushSuffixes = p.ExtraPushSuffixes
 		out[name] = base
 	}
 	return out

@@ -150,7 +150,7 @@ func validateProviders(ps map[string]Provider) error {
 		if !nameRE.MatchString(name) {
 			return fmt.Errorf("providers.%s: use letters, digits, '-', '_' and '.' only", name)
 		}
-		for field, list := range map[string][]string{"push_cname_suffixes": p.PushCNAMESuffixes, "playback_cname_suffixes": p.PlaybackCNAMESuffixes} {
+		for field, list := range map[string][]string{"push_cname_suffixes": p.PushCNAMESuffixes, "playback_cname_suffixes": p.PlaybackCNAMESuffixes, "extra_push_suffixes": p.ExtraPushSuffixes} {
 			for i, s := range list {
 				if !strings.HasPrefix(s, ".") || len(s) < 3 {
 					return fmt.Errorf("providers.%s.%s[%d]: %q must start with \".\" (like \".tlivepush.com\")", name, field, i, s)

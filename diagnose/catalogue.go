@@ -19,7 +19,7 @@ var Catalogue = []Entry{
 	{"dns.servfail", record.Error, "the resolver failed or refused to answer"},
 	{"dns.no_address", record.Error, "the name exists but has no A or AAAA address"},
 	{"dns.cname_missing", record.Error, "the push domain does not resolve through the provider's CNAME"},
-	{"dns.cname_unexpected", record.Error, "the CNAME chain leads to a playback domain or somewhere unexpected"},
+	{"dns.cname_unexpected", record.Error, "the CNAME chain reaches no accepted push suffix: a playback domain, or somewhere not in extra_push_suffixes"},
 	{"dns.hijacked", record.Error, "the resolver answered a sinkhole address (0.0.0.0, ::, loopback)"},
 	{"tcp.blocked", record.Error, "the ingest port is silently dropped while another port on the same server connects"},
 	{"tcp.rejected", record.Error, "the ingest port is actively rejected while another port on the same server connects"},

@@ -121,16 +121,24 @@ func dnsFindings(d *dns.Result, p provider.Profile) []record.Finding {
 	return cnameFindings(d, p, ev)
 }
 
+// cnameFindings checks the CNAME rule of providers that have one. Every way of missing it is an
+// error: a push that does not reach the provider's push targets fails, so a check must not say go
+// or warn. A chain ending in the team's own DNS or load balancer is accepted once its suffix is
+// listed in the provider's extra_push_suffixes.
 func cnameFindings(d *dns.Result, p provider.Profile, ev map[string]any) []record.Finding {
 	if len(p.PushSuffixes) == 0 || p.MatchesPush(d.Host) {
 		return nil
 	}
+	accepted := p.AcceptedPushSuffixes()
 	ev["provider"] = p.Name
-	ev["expected_suffixes"] = p.PushSuffixes
+	ev["expected_suffixes"] = accepted
 	for _, c := range d.CNAME {
 		if p.MatchesPush(c) {
 			return nil
 		}
+	}
+	if len(d.CNAME) > 0 {
+		ev["cname_final"] = d.CNAME[len(d.CNAME)-1]
 	}
 	for _, c := range d.CNAME {
 		if p.MatchesPlayback(c) {
@@ -141,13 +149,15 @@ func cnameFindings(d *dns.Result, p provider.Profile, ev map[string]any) []recor
 		}
 	}
 	if len(d.CNAME) > 0 {
-		return []record.Finding{{Code: "dns.cname_unexpected", Severity: record.Warning,
-			Message:  fmt.Sprintf("%s resolves through %s, not a %s push target (%s)", d.Host, d.CNAME[len(d.CNAME)-1], p.Name, strings.Join(p.PushSuffixes, ", ")),
-			Remedy:   "If you front the ingest with your own DNS or load balancer this may be intended; otherwise set the push domain's CNAME to the target shown in the provider's console.",
+		final := d.CNAME[len(d.CNAME)-1]
+		return []record.Finding{{Code: "dns.cname_unexpected", Severity: record.Error,
+			Message: fmt.Sprintf("%s resolves through %s, which is not a %s push target (%s)", d.Host, final, p.Name, strings.Join(accepted, ", ")),
+			Remedy: fmt.Sprintf("Set the push domain's CNAME to the target shown in the provider console's Domain Management (it ends in %s) or, if you front the ingest with your own DNS or load balancer, add its suffix to extra_push_suffixes in [providers.%s] (for this chain: %q).",
+				strings.Join(p.PushSuffixes, " or "), p.Name, "."+strings.ToLower(strings.TrimSuffix(final, "."))),
 			Evidence: ev}}
 	}
 	return []record.Finding{{Code: "dns.cname_missing", Severity: record.Error,
-		Message:  fmt.Sprintf("%s has no CNAME to a %s push target (%s): it resolves straight to an address", d.Host, p.Name, strings.Join(p.PushSuffixes, ", ")),
+		Message:  fmt.Sprintf("%s has no CNAME to a %s push target (%s): it resolves straight to an address", d.Host, p.Name, strings.Join(accepted, ", ")),
 		Remedy:   "Add the CNAME record shown in the provider console's Domain Management to the push domain at your DNS host (Tencent: \"Configuring CNAME for Domain Name\"); publishing works only through it.",
 		Evidence: ev}}
 }

@@ -78,7 +78,7 @@ func TestFindings(t *testing.T) {
 		{name: "cname to playback domain", url: signed, prov: tencent, dns: resolved("push.example.com", []string{"push.example.com.tlivecdn.com"}, "192.0.2.1"), tcp: allOpen,
 			want: []string{"dns.cname_unexpected"}, severity: record.Error, contains: []string{"playback"}},
 		{name: "cname elsewhere", url: signed, prov: tencent, dns: resolved("push.example.com", []string{"lb.example.net"}, "192.0.2.1"), tcp: allOpen,
-			want: []string{"dns.cname_unexpected"}, severity: record.Warning, contains: []string{"lb.example.net"}},
+			want: []string{"dns.cname_unexpected"}, severity: record.Error, contains: []string{"lb.example.net"}},
 		{name: "sinkholed", url: signed, prov: tencent, dns: resolved("push.example.com", []string{"x.tlivepush.com"}, "0.0.0.0"),
 			want: []string{"dns.hijacked"}, contains: []string{"0.0.0.0"}},
 		{name: "localhost is not a sinkhole", url: "rtmp://localhost/live/x", prov: generic, dns: resolved("localhost", nil, "127.0.0.1"), tcp: []tcp.Result{conn("127.0.0.1", 1935, tcp.OK)}},

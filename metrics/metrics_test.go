@@ -29,7 +29,7 @@ func sampleRecords() []record.Record {
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	return []record.Record{
 		{Agent: "enc1", Target: "main", Time: t0, DurationSeconds: 2.01, Verdict: record.NoGo, Labels: map[string]string{"venue": "berlin"},
-			Findings: []record.Finding{{Code: "tcp.blocked", Severity: record.Error}, {Code: "dns.cname_unexpected", Severity: record.Warning}},
+			Findings: []record.Finding{{Code: "tcp.blocked", Severity: record.Error}, {Code: "dns.cname_unexpected", Severity: record.Error}, {Code: "net.packet_loss", Severity: record.Warning}},
 			Results: record.Results{
 				URL: &ingesturl.Lint{Probe: "url", Scheme: "rtmp", Expires: t0.Add(24 * time.Hour)},
 				DNS: &dns.Result{Probe: "dns", Host: "push.example.com", Rcode: "NOERROR", A: []string{"192.0.2.1"}, DurationSeconds: 0.0031},

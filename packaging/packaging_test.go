@@ -457,16 +457,6 @@ func lookupAccount(t *testing.T, root, name string) (account, bool) {
 	return account{}, false
 }
 
-func ownerOf(t *testing.T, p string) (uid, gid string, mode os.FileMode) {
-	t.Helper()
-	fi, err := os.Lstat(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := fi.Sys().(*syscall.Stat_t)
-	return strconv.Itoa(int(st.Uid)), strconv.Itoa(int(st.Gid)), fi.Mode()
-}
-
 // TestIntegrationPackage builds the .deb and .rpm with `make package`, installs the .deb into a
 // Debian root made by debootstrap, and checks what it laid down — user, unit, conffile, state
 // directory, enablement — that systemd-analyze accepts the unit, that the agent runs there as the

@@ -16,6 +16,11 @@ type Profile struct {
 	// PushSuffixes: a push domain must be, or resolve through a CNAME ending in, one of these.
 	// Empty means the provider has no CNAME rule.
 	PushSuffixes []string `json:"push_cname_suffixes,omitempty"`
+	// ExtraPushSuffixes are accepted beside PushSuffixes: the suffix of a team's own DNS or load
+	// balancer in front of the provider's ingest (config: extra_push_suffixes). They widen the
+	// CNAME rule; they do not make one where PushSuffixes is empty, nor make "auto" pick this
+	// provider for a URL (a team's own domain says nothing about who is behind it).
+	ExtraPushSuffixes []string `json:"extra_push_suffixes,omitempty"`
 	// PlaybackSuffixes mark a playback domain: pushing to one is a mistake of its own.
 	PlaybackSuffixes []string `json:"playback_cname_suffixes,omitempty"`
 	// SignedURL says push URLs carry txSecret/txTime.
@@ -45,7 +50,8 @@ func Builtin() map[string]Profile {
 }
 
 // Resolve picks the profile for a target: the named one, or for "auto" (or "") the one the URL
-// looks like — Tencent when it carries txSecret or txTime or its host is a Tencent push domain.
+// looks like — Tencent when it carries txSecret or txTime or its host is a Tencent push domain
+// (by the provider's own push suffixes; ExtraPushSuffixes do not count).
 // profiles holds the built-in ones merged with the configured ones; ok is false for an unknown name.
 func Resolve(name string, u *ingesturl.URL, profiles map[string]Profile) (Profile, bool) {
 	if name != "" && name != Auto {
@@ -58,7 +64,7 @@ func Resolve(name string, u *ingesturl.URL, profiles map[string]Profile) (Profil
 			return profiles[Tencent], true
 		}
 		for _, p := range sortedProfiles(profiles) {
-			if p.MatchesPush(u.Host) {
+			if hasSuffix(u.Host, p.PushSuffixes) {
 				return p, true
 			}
 		}
@@ -79,8 +85,16 @@ func sortedProfiles(m map[string]Profile) []Profile {
 	return out
 }
 
-// MatchesPush says name ends in one of the push suffixes.
-func (p Profile) MatchesPush(name string) bool { return hasSuffix(name, p.PushSuffixes) }
+// AcceptedPushSuffixes is every suffix MatchesPush accepts: the provider's own, then the extra ones.
+func (p Profile) AcceptedPushSuffixes() []string {
+	return slices.Concat(p.PushSuffixes, p.ExtraPushSuffixes)
+}
+
+// MatchesPush says name ends in one of the accepted push suffixes (PushSuffixes or
+// ExtraPushSuffixes).
+func (p Profile) MatchesPush(name string) bool {
+	return hasSuffix(name, p.PushSuffixes) || hasSuffix(name, p.ExtraPushSuffixes)
+}
 
 // MatchesPlayback says name ends in one of the playback suffixes.
 func (p Profile) MatchesPlayback(name string) bool { return hasSuffix(name, p.PlaybackSuffixes) }

@@ -11,15 +11,6 @@ import (
 	"time"
 )
 
-// Environment variables that change Start.
-const (
-	// EnvKeep=1 leaves the lab up after the test, and logs how to enter it.
-	EnvKeep = "INGESTPROBE_LAB_KEEP"
-	// EnvRequired=1 turns every "cannot run here" skip into a failure: set it in CI, where a skip
-	// would hide a missing package.
-	EnvRequired = "INGESTPROBE_LAB_REQUIRED"
-)
-
 // setupTimeout bounds building a lab in a test; it normally takes well under a second.
 const setupTimeout = 30 * time.Second
 

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -65,6 +66,9 @@ type Server struct {
 // Require skips t unless this process is root and nginx with the modules cfg needs is installed.
 func Require(t testing.TB, withTLS bool) {
 	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("integration: nginxrtmp runs Debian's nginx and its RTMP module, on Linux only")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("integration: needs root to run nginx as CI does (run the tests as root)")
 	}
@@ -166,8 +170,7 @@ func start(t testing.TB, cfg Config) (*Server, error) {
 
 	s.cmd = exec.Command(Binary, "-p", dir+"/", "-c", confPath, "-e", "stderr",
 		"-g", fmt.Sprintf("daemon off; pid %s; error_log stderr notice;", filepath.Join(dir, "nginx.pid")))
-	// Its own process group, so a master that ignores SIGTERM is killed with its worker.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	s.cmd.SysProcAttr = ownProcessGroup()
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -247,7 +250,7 @@ func (s *Server) stop() {
 	select {
 	case <-s.logDone:
 	case <-timer.C:
-		_ = syscall.Kill(-s.PID, syscall.SIGKILL)
+		killProcessGroup(s.cmd.Process)
 		<-s.logDone
 	}
 	_ = s.cmd.Wait()

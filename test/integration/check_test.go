@@ -62,6 +62,7 @@ func TestIntegrationCheck(t *testing.T) {
 		name    string
 		rules   []lab.Rule
 		stopDNS bool
+		config  string // the config file's text; empty by default
 		url     string
 		exit    int
 		verdict record.Verdict
@@ -204,13 +205,25 @@ func TestIntegrationCheck(t *testing.T) {
 			},
 		},
 		{
+			// The push goes to lb.lab.test, not to Tencent: an error, not a warning — unless the
+			// team says lb.lab.test is its own front (the next case).
 			name: "tencent push domain CNAME to one's own name", url: tencent(lab.NameOwnLB),
-			exit: 0, verdict: record.Warn, codes: []string{"dns.cname_unexpected"},
+			exit: 1, verdict: record.NoGo, codes: []string{"dns.cname_unexpected"},
 			check: func(t *testing.T, r run) {
-				if f := r.finding(t, "dns.cname_unexpected"); f.Severity != record.Warning {
-					t.Errorf("severity: got %s; want warning (it may be the user's own load balancer)", f.Severity)
+				f := r.finding(t, "dns.cname_unexpected")
+				if f.Severity != record.Error {
+					t.Errorf("severity: got %s; want error (the chain misses every accepted push suffix)", f.Severity)
+				}
+				wantEvidence(t, f, "cname_final", "lb.lab.test")
+				if !strings.Contains(f.Remedy, "extra_push_suffixes in [providers.tencent]") {
+					t.Errorf("remedy %q: want it to name extra_push_suffixes in [providers.tencent]", f.Remedy)
 				}
 			},
+		},
+		{
+			name:   "tencent push domain CNAME to one's own load balancer, listed in extra_push_suffixes",
+			config: "[providers.tencent]\nextra_push_suffixes = [\".lb.lab.test\"]\n", url: tencent(lab.NameOwnLB),
+			exit: 0, verdict: record.Go,
 		},
 		{
 			name: "nxdomain", url: generic(lab.NameMissing),
@@ -259,6 +272,13 @@ func TestIntegrationCheck(t *testing.T) {
 						t.Errorf("restart dnsmasq: %v", err)
 					}
 				})
+			}
+			cfg := cfg
+			if tt.config != "" {
+				cfg = filepath.Join(t.TempDir(), "config.toml")
+				if err := os.WriteFile(cfg, []byte(tt.config), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			r := runCheck(t, l, bin, "check", "--config", cfg, "--json", "--timeout", probeTimeout.String(), tt.url)
 			if r.exit != tt.exit {
