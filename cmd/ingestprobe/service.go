@@ -761,11 +761,10 @@ func fileExists(p string) bool {
 // goroutine; Stop cancels it and waits a bounded time. Neither calls os.Exit.
 type program struct {
 	cfgPath string
-	log     *zap.Logger
-	stdout  io.Writer
-	reload  <-chan struct{}
-	// daemon runs the agent until ctx is done (agent.Daemon.Run; a seam for tests).
-	daemon      func(ctx context.Context, cfg *config.Config, reload <-chan struct{}) error
+	// run runs the agent until ctx is done: agent.Daemon.Run with WaitForTargets, so that a config
+	// without targets — the state a fresh package is in — waits for a reload instead of exiting,
+	// which Restart=always would turn into a restart loop. A seam for tests.
+	run         func(ctx context.Context, cfg *config.Config) error
 	stopTimeout time.Duration
 
 	cancel context.CancelFunc
@@ -790,28 +789,6 @@ func (p *program) Start(service.Service) error {
 	return nil
 }
 
-// run waits while the config has no target — the state a fresh package is in — then runs the
-// agent. Waiting instead of exiting keeps Restart=always from turning "not configured yet" into a
-// restart loop.
-func (p *program) run(ctx context.Context, cfg *config.Config) error {
-	for len(cfg.Targets) == 0 {
-		p.log.Warn("no [[targets]] in the config: nothing to probe yet; add one and reload the service",
-			zap.String("config", p.cfgPath))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-p.reload:
-		}
-		next, err := config.Load(p.cfgPath)
-		if err != nil {
-			p.log.Error("reload: config invalid; still waiting", zap.Error(err))
-			continue
-		}
-		cfg = next
-	}
-	return p.daemon(ctx, cfg, p.reload)
-}
-
 // Stop cancels the agent and waits for it to drain, at most stopTimeout.
 func (p *program) Stop(service.Service) error {
 	if p.cancel == nil {
@@ -833,7 +810,7 @@ func serviceRun(ctx context.Context, e env, l layout, level string) (int, error)
 	fwdCtx, stopFwd := context.WithCancel(ctx)
 	defer stopFwd()
 	reload := reloadOnHUP(fwdCtx)
-	prg := &program{cfgPath: l.Config, stdout: e.stdout, reload: reload, stopTimeout: stopTimeout}
+	prg := &program{cfgPath: l.Config, stopTimeout: stopTimeout}
 	exe, err := serviceExecutable()
 	if err != nil {
 		return exitUsage, err
@@ -855,9 +832,10 @@ func serviceRun(ctx context.Context, e env, l layout, level string) (int, error)
 		return exitUsage, err
 	}
 	defer log.Sync()
-	prg.log = log
-	prg.daemon = func(ctx context.Context, cfg *config.Config, reload <-chan struct{}) error {
-		return runAgent(ctx, e, l.Config, log, cfg, reload)
+	prg.run = func(ctx context.Context, cfg *config.Config) error {
+		d := newDaemon(e, l.Config, log, cfg)
+		d.WaitForTargets = true
+		return d.Run(ctx, cfg, reload)
 	}
 	if svcErr != nil {
 		// No service manager (a container without an init, say): run in the foreground, alike.

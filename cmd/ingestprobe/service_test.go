@@ -10,14 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kardianos/service"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/ingestprobe/ingestprobe/config"
 )
@@ -375,12 +372,8 @@ func TestServiceStatus(t *testing.T) {
 }
 
 // testProgram is a program whose agent is a fake recording the configs it ran.
-func testProgram(t *testing.T, cfgText string, agent func(ctx context.Context, cfg *config.Config) error) (*program, chan struct{}, *observer.ObservedLogs) {
-	core, logs := observer.New(zap.InfoLevel)
-	reload := make(chan struct{}, 1)
-	p := &program{cfgPath: writeConfig(t, cfgText), log: zap.New(core), reload: reload, stopTimeout: 2 * time.Second,
-		daemon: func(ctx context.Context, cfg *config.Config, _ <-chan struct{}) error { return agent(ctx, cfg) }}
-	return p, reload, logs
+func testProgram(t *testing.T, cfgText string, agent func(ctx context.Context, cfg *config.Config) error) *program {
+	return &program{cfgPath: writeConfig(t, cfgText), stopTimeout: 2 * time.Second, run: agent}
 }
 
 const oneTarget = "[[targets]]\nname = \"main\"\nurl = \"rtmp://127.0.0.1/live/k\"\n"
@@ -389,7 +382,7 @@ const oneTarget = "[[targets]]\nname = \"main\"\nurl = \"rtmp://127.0.0.1/live/k
 // when it has ended.
 func TestProgramStartStop(t *testing.T) {
 	started := make(chan string, 1)
-	p, _, _ := testProgram(t, oneTarget, func(ctx context.Context, cfg *config.Config) error {
+	p := testProgram(t, oneTarget, func(ctx context.Context, cfg *config.Config) error {
 		started <- cfg.Targets[0].Name
 		<-ctx.Done()
 		time.Sleep(50 * time.Millisecond) // draining
@@ -423,7 +416,7 @@ func TestProgramStartStop(t *testing.T) {
 // stopTimeout, not hang the service manager.
 func TestProgramStopBounded(t *testing.T) {
 	release := make(chan struct{})
-	p, _, _ := testProgram(t, oneTarget, func(ctx context.Context, cfg *config.Config) error {
+	p := testProgram(t, oneTarget, func(ctx context.Context, cfg *config.Config) error {
 		<-release // deaf to ctx
 		return nil
 	})
@@ -440,45 +433,10 @@ func TestProgramStopBounded(t *testing.T) {
 	<-p.done
 }
 
-// TestProgramWaitsForTargets: with no target the program logs that it waits and runs no agent; a
-// reload with an invalid config keeps it waiting; one with a target starts the agent.
-func TestProgramWaitsForTargets(t *testing.T) {
-	var mu sync.Mutex
-	var ran []string
-	p, reload, logs := testProgram(t, "[agent]\n", func(ctx context.Context, cfg *config.Config) error {
-		mu.Lock()
-		ran = append(ran, cfg.Targets[0].Name)
-		mu.Unlock()
-		<-ctx.Done()
-		return nil
-	})
-	if err := p.Start(nil); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 2*time.Second, "the waiting log line", func() bool {
-		return logs.FilterMessageSnippet("no [[targets]] in the config").Len() == 1
-	})
-	os.WriteFile(p.cfgPath, []byte("[agent]\nbogus = 1\n"), 0o644)
-	reload <- struct{}{}
-	waitFor(t, 2*time.Second, "the invalid-config log line", func() bool {
-		return logs.FilterMessageSnippet("reload: config invalid; still waiting").Len() == 1
-	})
-	os.WriteFile(p.cfgPath, []byte(oneTarget), 0o644)
-	reload <- struct{}{}
-	waitFor(t, 2*time.Second, "the agent to start", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(ran) == 1 && ran[0] == "main"
-	})
-	if err := p.Stop(nil); err != nil {
-		t.Error(err)
-	}
-}
-
 // TestProgramBadConfig: a broken config fails Start (the service manager shows the error) and
 // is a usage error, exit 2, which the unit does not restart.
 func TestProgramBadConfig(t *testing.T) {
-	p, _, _ := testProgram(t, "[agent]\ninterval = 30\n", func(context.Context, *config.Config) error { return nil })
+	p := testProgram(t, "[agent]\ninterval = 30\n", func(context.Context, *config.Config) error { return nil })
 	err := p.Start(nil)
 	if err == nil || !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "is not a duration") {
 		t.Errorf("got %v; want a usage error naming the bad key", err)
