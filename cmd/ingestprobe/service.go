@@ -116,13 +116,17 @@ func serviceRun(ctx context.Context, e env, l service.Layout, level string) (int
 		Logger: func() (*zap.Logger, error) { return newLogger(e, level) },
 		Daemon: func(cfg *config.Config, log *zap.Logger) *agent.Daemon { return newDaemon(e, l.Config, log, cfg) },
 	}
-	if err := r.Run(ctx); err != nil {
-		if errors.As(err, new(service.UsageError)) {
-			return exitUsage, serviceErr(err)
-		}
-		return 1, err
+	err = r.Run(ctx)
+	switch {
+	case err == nil:
+		return exitOK, nil
+	case errors.As(err, new(service.UsageError)):
+		return exitUsage, serviceErr(err)
 	}
-	return exitOK, nil
+	// The agent failed: exit 1, which the unit restarts (Restart=always). Said here, as run() would
+	// turn an error returned with it into exit 2, the one status the unit does not restart.
+	fmt.Fprintf(e.stderr, "ingestprobe: %v\n", err)
+	return 1, nil
 }
 
 // serviceErr makes the service package's UsageError a usage error of the command's.

@@ -47,6 +47,23 @@ func TestServiceRunProcess(t *testing.T) {
 	}
 }
 
+// TestServiceRunAgentFails: an agent that fails on its own (its /metrics port is taken) ends
+// `service run` with exit 1, which the unit restarts — not 2, which it does not — saying why.
+func TestServiceRunAgentFails(t *testing.T) {
+	dir := t.TempDir()
+	taken := listen(t)
+	cfgPath := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfgPath, []byte("[agent]\nstate_dir = \""+dir+"\"\n"+
+		"[[targets]]\nname = \"main\"\nurl = \"rtmp://127.0.0.1:"+taken+"/live/k\"\nalt_ports = []\nicmp = false\n"+
+		"[[sinks]]\ntype = \"prometheus\"\nlisten = \"127.0.0.1:"+taken+"\"\n"), 0o644)
+	cmd, logs := startService(t, cfgPath)
+	err := waitExit(cmd, 10*time.Second)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(logs(), "address already in use") {
+		t.Errorf("got %v\n%s\nwant exit 1 naming the taken port", err, logs())
+	}
+}
+
 // startService runs the test binary as `ingestprobe service run --config cfg`, its stderr in a
 // file so the test can read it while the process writes.
 func startService(t *testing.T, cfg string) (*exec.Cmd, func() string) {
