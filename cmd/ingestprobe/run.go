@@ -49,15 +49,10 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	reload := reloadOnHUP(ctx)
-	if err := runAgent(ctx, e, *cfgPath, log, cfg, reload); err != nil {
+	if err := newDaemon(e, *cfgPath, log, cfg).Run(ctx, cfg, reload); err != nil {
 		return exitUsage, err
 	}
 	return exitOK, nil
-}
-
-// runAgent runs the agent (agent.Daemon) until ctx ends.
-func runAgent(ctx context.Context, e env, cfgPath string, log *zap.Logger, cfg *config.Config, reload <-chan struct{}) error {
-	return newDaemon(e, cfgPath, log, cfg).Run(ctx, cfg, reload)
 }
 
 // newDaemon is the agent of `run` and the service alike, for config file cfgPath.
