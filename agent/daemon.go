@@ -27,6 +27,10 @@ type Daemon struct {
 	Log        *zap.Logger
 	Stdout     io.Writer
 	Metrics    *metrics.Metrics
+	// WaitForTargets makes a config without [[targets]] — the state a fresh package is in — a wait
+	// for a reload instead of an error: the service waits rather than exit, which its manager would
+	// turn into a restart loop. Once the agent runs, a reload to no targets is refused as ever.
+	WaitForTargets bool
 	// Loaded, if set, is told each time a config takes effect (for tests and the service status).
 	Loaded func(*config.Config)
 	// Lag, if set, is handed to the scheduler: told how late each run started (for benchmarks).
@@ -34,23 +38,57 @@ type Daemon struct {
 }
 
 // Run runs until ctx is done. Each value on reload re-reads the config: a valid one replaces the
-// running one, an invalid one is logged and the old one keeps running.
+// running one, an invalid one is logged and the old one keeps running. With no target in cfg it
+// fails, or with WaitForTargets waits, re-reading the config on each reload, until one has a target.
 func (d *Daemon) Run(ctx context.Context, cfg *config.Config, reload <-chan struct{}) error {
-	seq, err := OpenSequence(cfg.Agent.StateDir)
-	if err != nil {
+	var (
+		seq *Sequence
+		gen *generation // nil while waiting for a config with targets
+	)
+	// begin starts the first config that has targets.
+	begin := func(c *config.Config) error {
+		var err error
+		if seq, err = OpenSequence(c.Agent.StateDir); err != nil {
+			return err
+		}
+		gen, err = d.start(ctx, c, seq)
 		return err
 	}
-	gen, err := d.start(ctx, cfg, seq)
-	if err != nil {
-		return err
+	switch {
+	case len(cfg.Targets) > 0:
+		if err := begin(cfg); err != nil {
+			return err
+		}
+	case !d.WaitForTargets:
+		return fmt.Errorf("config %s: no [[targets]]", d.ConfigPath)
+	default:
+		d.logWaiting()
 	}
 	for {
 		select {
 		case <-ctx.Done():
+			if gen == nil {
+				return nil
+			}
 			return gen.stop()
 		case <-reload:
 		}
 		next, err := config.Load(d.ConfigPath)
+		if gen == nil {
+			switch {
+			case err != nil:
+				d.Log.Error("reload: config invalid; still waiting", zap.Error(err))
+				d.logWaiting()
+			case len(next.Targets) == 0:
+				d.logWaiting()
+			default:
+				cfg = next
+				if err := begin(cfg); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		if err == nil && len(next.Targets) == 0 {
 			err = fmt.Errorf("config %s: no [[targets]]", d.ConfigPath)
 		}
@@ -76,6 +114,11 @@ func (d *Daemon) Run(ctx context.Context, cfg *config.Config, reload <-chan stru
 		cfg = next
 		d.Log.Info("reloaded", zap.Int("targets", len(cfg.Targets)), zap.Int("sinks", len(cfg.Sinks)))
 	}
+}
+
+func (d *Daemon) logWaiting() {
+	d.Log.Warn("no [[targets]] in the config: nothing to probe yet; add one and reload the service",
+		zap.String("config", d.ConfigPath))
 }
 
 // generation is one config's scheduler and reporter.

@@ -49,18 +49,17 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	reload := reloadOnHUP(ctx)
-	if err := runAgent(ctx, e, *cfgPath, log, cfg, reload); err != nil {
+	if err := newDaemon(e, *cfgPath, log, cfg).Run(ctx, cfg, reload); err != nil {
 		return exitUsage, err
 	}
 	return exitOK, nil
 }
 
-// runAgent runs the agent (agent.Daemon) until ctx ends: `run` and the service alike.
-func runAgent(ctx context.Context, e env, cfgPath string, log *zap.Logger, cfg *config.Config, reload <-chan struct{}) error {
+// newDaemon is the agent of `run` and the service alike, for config file cfgPath.
+func newDaemon(e env, cfgPath string, log *zap.Logger, cfg *config.Config) *agent.Daemon {
 	setAgentGC(e.getenv)
-	d := &agent.Daemon{ConfigPath: cfgPath, Log: log, Stdout: e.stdout,
+	return &agent.Daemon{ConfigPath: cfgPath, Log: log, Stdout: e.stdout,
 		Metrics: metrics.New(version, commit, prometheus.Labels{"agent": cfg.Agent.ID})}
-	return d.Run(ctx, cfg, reload)
 }
 
 // reloadOnHUP turns SIGHUP into reload requests for agent.Daemon.Run until ctx ends: one pending

@@ -1,489 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/kardianos/service"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
-
-	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/service"
 )
-
-var updatePackaging = flag.Bool("update", false, "rewrite packaging/ files generated from the code")
-
-// Packaged paths: what the .deb and .rpm install.
-const (
-	packagedBinary = "/usr/bin/ingestprobe"
-	packagedConfig = "/etc/ingestprobe/config.toml"
-)
-
-// TestPackagingMatchesCode: the unit and the default config the packages ship are exactly what
-// `service install` writes for the packaged paths (rewrite them with -update).
-func TestPackagingMatchesCode(t *testing.T) {
-	files := map[string]string{
-		"../../packaging/systemd/ingestprobe.service": systemdUnit(packagedBinary, packagedConfig),
-		"../../packaging/config.toml":                 defaultConfig(layoutFor("linux"), "linux"),
-	}
-	for path, want := range files {
-		if *updatePackaging {
-			os.MkdirAll(filepath.Dir(path), 0o755)
-			os.WriteFile(path, []byte(want), 0o644)
-		}
-		got, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != want {
-			t.Errorf("%s differs from what the code writes (run go test ./cmd/ingestprobe -run TestPackagingMatchesCode -update)", path)
-		}
-	}
-}
-
-// TestSystemdUnit: the unit grants CAP_NET_RAW and nothing else, runs as the ingestprobe user,
-// restarts always but not on a config error, and keeps state where the config says; and
-// systemd-analyze accepts it where installed.
-func TestSystemdUnit(t *testing.T) {
-	u := systemdUnit(packagedBinary, packagedConfig)
-	for _, line := range []string{
-		"User=ingestprobe", "AmbientCapabilities=CAP_NET_RAW", "CapabilityBoundingSet=CAP_NET_RAW", "NoNewPrivileges=yes",
-		"Restart=always", "RestartPreventExitStatus=2", "StateDirectory=ingestprobe", "ExecReload=/bin/kill -HUP $MAINPID",
-		"ExecStart=/usr/bin/ingestprobe service run --config /etc/ingestprobe/config.toml",
-	} {
-		if !slices.Contains(strings.Split(u, "\n"), line) {
-			t.Errorf("unit lacks the line %q", line)
-		}
-	}
-	if strings.Contains(u, "{{") {
-		t.Error("unit holds {{: kardianos would render it as a template")
-	}
-	if got := systemdUnit("/opt/my tools/ingestprobe", "/etc/x%y.toml"); !strings.Contains(got, `ExecStart="/opt/my tools/ingestprobe" service run --config "/etc/x%%y.toml"`) {
-		t.Errorf("got %q; want paths with spaces and %% quoted", strings.Split(got, "\n")[9])
-	}
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze not installed (Debian package systemd): unit not verified")
-	}
-	dir := t.TempDir()
-	exe, _ := os.Executable()
-	unit := filepath.Join(dir, "ingestprobe.service")
-	os.WriteFile(unit, []byte(systemdUnit(exe, filepath.Join(dir, "config.toml"))), 0o644)
-	out, err := exec.Command(analyze, "verify", unit).CombinedOutput()
-	// verify also reports on units it pulls in from the host; only lines about ours count.
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.Contains(line, "ingestprobe.service") {
-			t.Errorf("systemd-analyze verify: %s", line)
-		}
-	}
-	if err != nil && !strings.Contains(string(out), "ingestprobe") {
-		t.Logf("systemd-analyze exited %v about other units:\n%s", err, out)
-	}
-}
-
-// TestDefaultConfig: the config `service install` writes is valid on every platform, has no
-// target (the service waits instead of failing) and serves /metrics on loopback only.
-func TestDefaultConfig(t *testing.T) {
-	for _, goos := range []string{"linux", "darwin", "windows"} {
-		t.Run(goos, func(t *testing.T) {
-			l := layoutFor(goos)
-			c, err := config.Parse([]byte(defaultConfig(l, goos)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(c.Targets) != 0 || len(c.Sinks) != 1 || c.Sinks[0].Listen != "127.0.0.1:9935" {
-				t.Errorf("got %d targets, sinks %+v; want none and a loopback prometheus sink", len(c.Targets), c.Sinks)
-			}
-			if c.Agent.StateDir != l.StateDir {
-				t.Errorf("got state_dir %s; want %s", c.Agent.StateDir, l.StateDir)
-			}
-		})
-	}
-}
-
-// fakeSvc is a service manager that records what it was asked.
-type fakeSvc struct {
-	status service.Status
-	err    error // from Status
-	calls  []string
-	unit   string // written by Install, removed by Uninstall (systemd)
-	text   string
-}
-
-func (f *fakeSvc) Install() error {
-	f.calls = append(f.calls, "install")
-	if f.unit != "" {
-		os.WriteFile(f.unit, []byte(f.text), 0o644)
-	}
-	f.status, f.err = service.StatusStopped, nil
-	return nil
-}
-func (f *fakeSvc) Uninstall() error {
-	f.calls = append(f.calls, "uninstall")
-	if f.unit != "" {
-		os.Remove(f.unit)
-	}
-	f.status, f.err = service.StatusUnknown, service.ErrNotInstalled
-	return nil
-}
-func (f *fakeSvc) Start() error {
-	f.calls = append(f.calls, "start")
-	f.status = service.StatusRunning
-	return nil
-}
-func (f *fakeSvc) Stop() error {
-	f.calls = append(f.calls, "stop")
-	f.status = service.StatusStopped
-	return nil
-}
-func (f *fakeSvc) Restart() error                  { f.calls = append(f.calls, "restart"); return nil }
-func (f *fakeSvc) Status() (service.Status, error) { return f.status, f.err }
-func (f *fakeSvc) Platform() string                { return "linux-systemd" }
-
-// testInstall is a `service` command on a fake host rooted in a temp dir.
-type testInstall struct {
-	cmd      *serviceCmd
-	svc      *fakeSvc
-	out      *bytes.Buffer
-	commands []string
-	users    map[string]bool
-	chowned  map[string][2]int
-}
-
-func newTestInstall(t *testing.T) *testInstall {
-	dir := t.TempDir()
-	ti := &testInstall{out: &bytes.Buffer{}, users: map[string]bool{}, chowned: map[string][2]int{}}
-	l := layout{Config: filepath.Join(dir, "etc", "config.toml"), StateDir: filepath.Join(dir, "state"), User: "nobody"}
-	unit := filepath.Join(dir, "ingestprobe.service")
-	exe := "/bin/sh" // any binary every user may run
-	ti.svc = &fakeSvc{status: service.StatusUnknown, err: service.ErrNotInstalled, unit: unit, text: systemdUnit(exe, l.Config)}
-	h := host{
-		goos: "linux",
-		euid: func() int { return 0 },
-		command: func(name string, args ...string) ([]byte, error) {
-			ti.commands = append(ti.commands, name+" "+strings.Join(args, " "))
-			if name == "useradd" {
-				ti.users[args[len(args)-1]] = true
-			}
-			if name == "dscl" && args[1] == "-list" {
-				// uids and gids in use, as dscl lists them; 499 and 498 are taken.
-				return []byte("root 0\n_www 70\n_taken 499\n_other 498\n"), nil
-			}
-			return nil, nil
-		},
-		userExists: func(name string) bool { return ti.users[name] },
-		ids:        func(string) (int, int, error) { return 65534, 65534, nil },
-		chown: func(p string, uid, gid int) error {
-			ti.chowned[p] = [2]int{uid, gid}
-			return nil
-		},
-		unitPath:    unit,
-		serviceFile: unit,
-	}
-	ti.cmd = &serviceCmd{out: ti.out, h: h, svc: ti.svc, l: l, exe: exe}
-	return ti
-}
-
-func (ti *testInstall) run(t *testing.T, f func() (int, error)) string {
-	t.Helper()
-	ti.out.Reset()
-	ti.svc.calls = nil
-	code, err := f()
-	if err != nil || code != exitOK {
-		t.Fatalf("got %d %v; want success", code, err)
-	}
-	return ti.out.String()
-}
-
-// TestServiceInstall: install creates the user, a default config readable by the service's group
-// only, the state directory owned by the service, installs, enables and starts; run again it
-// changes nothing and says so; a stale unit is replaced and the running service restarted.
-func TestServiceInstall(t *testing.T) {
-	ti := newTestInstall(t)
-	out := ti.run(t, ti.cmd.install)
-	if len(ti.commands) != 1 || !strings.HasPrefix(ti.commands[0], "useradd --system --user-group") || !strings.HasSuffix(ti.commands[0], " nobody") {
-		t.Errorf("got commands %q; want one useradd --system for the service user", ti.commands)
-	}
-	if !slices.Equal(ti.svc.calls, []string{"install", "start"}) {
-		t.Errorf("got %v; want install, start", ti.svc.calls)
-	}
-	fi, err := os.Stat(ti.cmd.l.Config)
-	if err != nil || fi.Mode().Perm() != 0o640 {
-		t.Fatalf("got config %v %v; want a 0640 file", fi, err)
-	}
-	if own := ti.chowned[ti.cmd.l.Config]; own[0] != 0 || own[1] == 0 {
-		t.Errorf("got config owner uid,gid %v; want root and the service's group", own)
-	}
-	if own, ok := ti.chowned[ti.cmd.l.StateDir]; !ok || own[0] == 0 {
-		t.Errorf("got state dir owner %v; want the service user", own)
-	}
-	for _, want := range []string{"created system user nobody", "wrote a default config", "installed the linux-systemd service", "started the service",
-		"no [[targets]] in " + ti.cmd.l.Config + " yet: the service waits", "journalctl -u ingestprobe"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("install said:\n%s\nwant it to say %q", out, want)
-		}
-	}
-
-	// Again: nothing to do, and it says so.
-	ti.commands = nil
-	out = ti.run(t, ti.cmd.install)
-	if len(ti.commands) != 0 || len(ti.svc.calls) != 0 {
-		t.Errorf("second install: got commands %q calls %v; want none", ti.commands, ti.svc.calls)
-	}
-	for _, want := range []string{"system user nobody exists", "kept the existing config", "already installed (" + ti.svc.unit + "): unchanged", "the service is running"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("second install said:\n%s\nwant it to say %q", out, want)
-		}
-	}
-
-	// A unit from an older version is replaced, and the running service picks it up.
-	os.WriteFile(ti.svc.unit, []byte("[Service]\nExecStart=/old\n"), 0o644)
-	out = ti.run(t, ti.cmd.install)
-	if !slices.Equal(ti.svc.calls, []string{"uninstall", "install", "restart"}) || !strings.Contains(out, "updated the systemd unit") {
-		t.Errorf("stale unit: got calls %v, said:\n%s\nwant uninstall, install, restart", ti.svc.calls, out)
-	}
-}
-
-// TestServiceInstallOtherPlatforms: the commands install runs on macOS (a hidden role account with
-// a free uid below 500, via dscl) and on Windows (no user to create; access set by SID with
-// icacls: the config readable by the service only, the state directory writable by it).
-func TestServiceInstallOtherPlatforms(t *testing.T) {
-	t.Run("darwin", func(t *testing.T) {
-		ti := newTestInstall(t)
-		ti.cmd.h.goos = "darwin"
-		ti.cmd.l.User = "_ingestprobe"
-		ti.run(t, ti.cmd.install)
-		got := strings.Join(ti.commands, "\n")
-		for _, want := range []string{"dscl . -create /Groups/_ingestprobe PrimaryGroupID 497", "dscl . -create /Users/_ingestprobe UniqueID 497",
-			"dscl . -create /Users/_ingestprobe UserShell /usr/bin/false", "dscl . -create /Users/_ingestprobe IsHidden 1"} {
-			if !strings.Contains(got, want) {
-				t.Errorf("commands:\n%s\nwant %q", got, want)
-			}
-		}
-	})
-	t.Run("windows", func(t *testing.T) {
-		ti := newTestInstall(t)
-		ti.cmd.h.goos = "windows"
-		ti.cmd.l.User = `NT AUTHORITY\LocalService`
-		ti.run(t, ti.cmd.install)
-		want := []string{
-			"icacls " + ti.cmd.l.Config + " /inheritance:r /grant:r *S-1-5-18:F *S-1-5-32-544:F *S-1-5-19:R",
-			"icacls " + ti.cmd.l.StateDir + " /grant *S-1-5-19:(OI)(CI)M",
-		}
-		if !slices.Equal(ti.commands, want) {
-			t.Errorf("got commands\n%s\nwant\n%s", strings.Join(ti.commands, "\n"), strings.Join(want, "\n"))
-		}
-	})
-}
-
-func TestServiceInstallRefuses(t *testing.T) {
-	t.Run("not root", func(t *testing.T) {
-		ti := newTestInstall(t)
-		ti.cmd.h.euid = func() int { return 1000 }
-		code, err := ti.cmd.install()
-		if code != exitUsage || err == nil || !strings.Contains(err.Error(), "run it as root (sudo ingestprobe service install)") {
-			t.Errorf("got %d %v; want a usage error asking for root", code, err)
-		}
-	})
-	t.Run("invalid config", func(t *testing.T) {
-		ti := newTestInstall(t)
-		os.MkdirAll(filepath.Dir(ti.cmd.l.Config), 0o755)
-		os.WriteFile(ti.cmd.l.Config, []byte("[agent]\nintervall = \"30s\"\n"), 0o640)
-		code, err := ti.cmd.install()
-		if code != exitUsage || err == nil || !strings.Contains(err.Error(), `unknown key "agent.intervall"`) || len(ti.svc.calls) != 0 {
-			t.Errorf("got %d %v calls %v; want the config error and nothing installed", code, err, ti.svc.calls)
-		}
-	})
-	t.Run("binary the service user cannot reach", func(t *testing.T) {
-		ti := newTestInstall(t)
-		private := filepath.Join(t.TempDir(), "home")
-		os.Mkdir(private, 0o700)
-		ti.cmd.exe = filepath.Join(private, "ingestprobe")
-		os.WriteFile(ti.cmd.exe, nil, 0o755)
-		code, err := ti.cmd.install()
-		if code != exitUsage || err == nil || !strings.Contains(err.Error(), "sudo install -m 0755") {
-			t.Errorf("got %d %v; want advice to copy the binary", code, err)
-		}
-	})
-}
-
-// TestServiceUninstall: uninstall stops and removes the service and keeps config and spool;
-// --purge removes them too; uninstalling what is not installed succeeds and says so.
-func TestServiceUninstall(t *testing.T) {
-	ti := newTestInstall(t)
-	ti.run(t, ti.cmd.install)
-	spooled := filepath.Join(ti.cmd.l.StateDir, "spool", "0001")
-	os.MkdirAll(filepath.Dir(spooled), 0o755)
-	os.WriteFile(spooled, []byte("record"), 0o644)
-
-	out := ti.run(t, func() (int, error) { return ti.cmd.uninstall(false) })
-	if !slices.Equal(ti.svc.calls, []string{"stop", "uninstall"}) || fileExists(ti.svc.unit) {
-		t.Errorf("got calls %v, unit left %v; want stop, uninstall and no unit", ti.svc.calls, fileExists(ti.svc.unit))
-	}
-	if !fileExists(ti.cmd.l.Config) || !fileExists(spooled) || !strings.Contains(out, "--purge removes them") {
-		t.Errorf("config kept %v, spool kept %v, said:\n%s\nwant both kept and --purge named", fileExists(ti.cmd.l.Config), fileExists(spooled), out)
-	}
-
-	out = ti.run(t, func() (int, error) { return ti.cmd.uninstall(true) })
-	if len(ti.svc.calls) != 0 || !strings.Contains(out, "the service is not installed") {
-		t.Errorf("got calls %v, said:\n%s\nwant nothing asked of the manager", ti.svc.calls, out)
-	}
-	if fileExists(ti.cmd.l.Config) || fileExists(ti.cmd.l.StateDir) || fileExists(filepath.Dir(ti.cmd.l.Config)) {
-		t.Errorf("--purge left config %v, state %v; want both gone", fileExists(ti.cmd.l.Config), fileExists(ti.cmd.l.StateDir))
-	}
-}
-
-func TestServiceStatus(t *testing.T) {
-	ti := newTestInstall(t)
-	for _, tt := range []struct {
-		name   string
-		status service.Status
-		err    error
-		unit   bool
-		code   int
-		says   string
-	}{
-		{"not installed", service.StatusUnknown, service.ErrNotInstalled, false, exitNotRunning, "not installed"},
-		{"running", service.StatusRunning, nil, true, exitOK, ": running"},
-		{"stopped", service.StatusStopped, nil, true, exitNotRunning, ": stopped"},
-		{"failed unit", service.StatusUnknown, errors.New("service in failed state"), true, exitNotRunning, ": stopped"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			ti.svc.status, ti.svc.err = tt.status, tt.err
-			os.Remove(ti.svc.unit)
-			if tt.unit {
-				os.WriteFile(ti.svc.unit, nil, 0o644)
-			}
-			ti.out.Reset()
-			code, err := ti.cmd.status()
-			if err != nil || code != tt.code || !strings.Contains(ti.out.String(), tt.says) {
-				t.Errorf("got %d %v %q; want %d saying %q", code, err, ti.out.String(), tt.code, tt.says)
-			}
-		})
-	}
-}
-
-// testProgram is a program whose agent is a fake recording the configs it ran.
-func testProgram(t *testing.T, cfgText string, agent func(ctx context.Context, cfg *config.Config) error) (*program, chan struct{}, *observer.ObservedLogs) {
-	core, logs := observer.New(zap.InfoLevel)
-	reload := make(chan struct{}, 1)
-	p := &program{cfgPath: writeConfig(t, cfgText), log: zap.New(core), reload: reload, stopTimeout: 2 * time.Second,
-		daemon: func(ctx context.Context, cfg *config.Config, _ <-chan struct{}) error { return agent(ctx, cfg) }}
-	return p, reload, logs
-}
-
-const oneTarget = "[[targets]]\nname = \"main\"\nurl = \"rtmp://127.0.0.1/live/k\"\n"
-
-// TestProgramStartStop: Start returns at once with the agent running; Stop cancels it and returns
-// when it has ended.
-func TestProgramStartStop(t *testing.T) {
-	started := make(chan string, 1)
-	p, _, _ := testProgram(t, oneTarget, func(ctx context.Context, cfg *config.Config) error {
-		started <- cfg.Targets[0].Name
-		<-ctx.Done()
-		time.Sleep(50 * time.Millisecond) // draining
-		return nil
-	})
-	t0 := time.Now()
-	if err := p.Start(nil); err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(t0); d > 100*time.Millisecond {
-		t.Errorf("Start took %s; want it to return at once", d)
-	}
-	if name := <-started; name != "main" {
-		t.Errorf("got agent for %q; want main", name)
-	}
-	t0 = time.Now()
-	if err := p.Stop(nil); err != nil {
-		t.Errorf("Stop: %v", err)
-	}
-	if d := time.Since(t0); d < 50*time.Millisecond {
-		t.Errorf("Stop returned after %s; want it to wait for the agent's drain (50 ms)", d)
-	}
-	select {
-	case <-p.done:
-	default:
-		t.Error("Stop returned before the agent ended")
-	}
-}
-
-// TestProgramStopBounded: an agent that does not stop makes Stop return an error after
-// stopTimeout, not hang the service manager.
-func TestProgramStopBounded(t *testing.T) {
-	release := make(chan struct{})
-	p, _, _ := testProgram(t, oneTarget, func(ctx context.Context, cfg *config.Config) error {
-		<-release // deaf to ctx
-		return nil
-	})
-	p.stopTimeout = 100 * time.Millisecond
-	if err := p.Start(nil); err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Now()
-	err := p.Stop(nil)
-	if d := time.Since(t0); err == nil || d < 100*time.Millisecond || d > time.Second {
-		t.Errorf("got %v after %s; want an error after 100 ms", err, d)
-	}
-	close(release)
-	<-p.done
-}
-
-// TestProgramWaitsForTargets: with no target the program logs that it waits and runs no agent; a
-// reload with an invalid config keeps it waiting; one with a target starts the agent.
-func TestProgramWaitsForTargets(t *testing.T) {
-	var mu sync.Mutex
-	var ran []string
-	p, reload, logs := testProgram(t, "[agent]\n", func(ctx context.Context, cfg *config.Config) error {
-		mu.Lock()
-		ran = append(ran, cfg.Targets[0].Name)
-		mu.Unlock()
-		<-ctx.Done()
-		return nil
-	})
-	if err := p.Start(nil); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 2*time.Second, "the waiting log line", func() bool {
-		return logs.FilterMessageSnippet("no [[targets]] in the config").Len() == 1
-	})
-	os.WriteFile(p.cfgPath, []byte("[agent]\nbogus = 1\n"), 0o644)
-	reload <- struct{}{}
-	waitFor(t, 2*time.Second, "the invalid-config log line", func() bool {
-		return logs.FilterMessageSnippet("reload: config invalid; still waiting").Len() == 1
-	})
-	os.WriteFile(p.cfgPath, []byte(oneTarget), 0o644)
-	reload <- struct{}{}
-	waitFor(t, 2*time.Second, "the agent to start", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(ran) == 1 && ran[0] == "main"
-	})
-	if err := p.Stop(nil); err != nil {
-		t.Error(err)
-	}
-}
-
-// TestProgramBadConfig: a broken config fails Start (the service manager shows the error) and
-// is a usage error, exit 2, which the unit does not restart.
-func TestProgramBadConfig(t *testing.T) {
-	p, _, _ := testProgram(t, "[agent]\ninterval = 30\n", func(context.Context, *config.Config) error { return nil })
-	err := p.Start(nil)
-	if err == nil || !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "is not a duration") {
-		t.Errorf("got %v; want a usage error naming the bad key", err)
-	}
-}
 
 // TestServiceRunProcess runs `service run` as a real process, as a service manager would: with an
 // empty config it waits; SIGHUP with a target starts probing (records appear in the jsonl sink);
@@ -505,9 +33,9 @@ func TestServiceRunProcess(t *testing.T) {
 	waitFor(t, 5*time.Second, "records of main", func() bool { return countTarget(readRecords(t, out), "main") >= 2 })
 	t0 := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
-	err := waitExit(cmd, stopTimeout)
+	err := waitExit(cmd, service.StopTimeout)
 	if err != nil {
-		t.Errorf("got %v after %s; want exit 0 within %s\n%s", err, time.Since(t0), stopTimeout, logs())
+		t.Errorf("got %v after %s; want exit 0 within %s\n%s", err, time.Since(t0), service.StopTimeout, logs())
 	}
 
 	os.WriteFile(cfgPath, []byte("[agent]\ninterval = 30\n"), 0o644)
@@ -516,6 +44,23 @@ func TestServiceRunProcess(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitUsage || !strings.Contains(logs(), "is not a duration") {
 		t.Errorf("broken config: got %v\n%s\nwant exit 2 naming the error", err, logs())
+	}
+}
+
+// TestServiceRunAgentFails: an agent that fails on its own (its /metrics port is taken) ends
+// `service run` with exit 1, which the unit restarts — not 2, which it does not — saying why.
+func TestServiceRunAgentFails(t *testing.T) {
+	dir := t.TempDir()
+	taken := listen(t)
+	cfgPath := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfgPath, []byte("[agent]\nstate_dir = \""+dir+"\"\n"+
+		"[[targets]]\nname = \"main\"\nurl = \"rtmp://127.0.0.1:"+taken+"/live/k\"\nalt_ports = []\nicmp = false\n"+
+		"[[sinks]]\ntype = \"prometheus\"\nlisten = \"127.0.0.1:"+taken+"\"\n"), 0o644)
+	cmd, logs := startService(t, cfgPath)
+	err := waitExit(cmd, 10*time.Second)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(logs(), "address already in use") {
+		t.Errorf("got %v\n%s\nwant exit 1 naming the taken port", err, logs())
 	}
 }
 
@@ -547,13 +92,34 @@ func waitExit(cmd *exec.Cmd, d time.Duration) error {
 	}
 }
 
-// TestRealHostComplete: every seam of the real host is set (a nil one would crash install).
-func TestRealHostComplete(t *testing.T) {
-	h := realHost("linux-systemd")
-	if h.euid == nil || h.command == nil || h.userExists == nil || h.ids == nil || h.chown == nil || h.unitPath == "" || h.serviceFile == "" {
-		t.Errorf("got %+v; want every seam set", h)
+// TestServiceCommandLine: the command's own part of `service`: usage errors exit 2 before any
+// system is touched, and status exits 0 only when the service runs (3 otherwise, as LSB scripts).
+func TestServiceCommandLine(t *testing.T) {
+	for _, tt := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"service"}, "which action?"},
+		{[]string{"service", "bogus"}, `unknown action "bogus"`},
+		{[]string{"service", "status", "--purge"}, "--purge applies to service uninstall only"},
+		{[]string{"service", "status", "extra"}, `takes no arguments, got "extra"`},
+		{[]string{"service", "run", "--log-level", "loud"}, `--log-level: "loud" is not one of debug, info, warn, error`},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, _, errs := runCmd(t, tt.args...)
+			if code != exitUsage || !strings.Contains(errs, tt.wantErr) {
+				t.Errorf("got %d %q; want %d saying %q", code, errs, exitUsage, tt.wantErr)
+			}
+		})
 	}
-	if uid, gid, err := h.ids("root"); err != nil || uid != 0 || gid != 0 {
-		t.Errorf("got root = %d:%d %v; want 0:0", uid, gid, err)
-	}
+	t.Run("status", func(t *testing.T) {
+		code, out, errs := runCmd(t, "service", "status", "--config", filepath.Join(t.TempDir(), "config.toml"))
+		want := exitNotRunning
+		if strings.Contains(out, "): running") {
+			want = exitOK // this host runs the agent as a service
+		}
+		if code != want || !strings.Contains(out, "ingestprobe service (") {
+			t.Errorf("got %d\n%s%s\nwant %d and the service's state", code, out, errs, want)
+		}
+	})
 }
