@@ -111,15 +111,26 @@ func TestDefaultConfig(t *testing.T) {
 	}
 }
 
+// TestUnfilled: a placeholder left in a rendered file is found; an address with "@" is not one.
+func TestUnfilled(t *testing.T) {
+	for in, want := range map[string]string{"a @CONFIG@ b": "@CONFIG@", "ops@example.com and x@y": "", "@ @RELOAD_X@": "@RELOAD_X@", "none": "", "@@": ""} {
+		if got := unfilled(in); got != want {
+			t.Errorf("unfilled(%q): got %q; want %q", in, got, want)
+		}
+	}
+}
+
 // TestTemplatesRender: every embedded template renders for the linux, darwin and windows layouts
 // into text with nothing left of the template language, naming that layout's paths: the config
 // file in the unit's ExecStart and in the config's own advice, the platform's way to reload.
 func TestTemplatesRender(t *testing.T) {
 	names := map[string]bool{}
-	for _, tm := range templates.Templates() {
-		if tm.Name() != "" {
-			names[tm.Name()] = true
-		}
+	entries, err := templateFS.ReadDir("templates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		names[e.Name()] = true
 	}
 	if !names["ingestprobe.service.tmpl"] || !names["config.toml.tmpl"] || len(names) != 2 {
 		t.Errorf("got templates %v; want the unit and the config, each rendered below", names)
@@ -133,7 +144,7 @@ func TestTemplatesRender(t *testing.T) {
 			l := LayoutFor(tt.goos)
 			unit, cfg := systemdUnit(tt.exe, l.Config), defaultConfig(l, tt.goos)
 			for name, text := range map[string]string{"unit": unit, "config": cfg} {
-				if strings.Contains(text, "{{") || strings.Contains(text, "<no value>") || !strings.HasSuffix(text, "\n") {
+				if strings.Contains(text, "{{") || unfilled(text) != "" || !strings.HasSuffix(text, "\n") {
 					t.Errorf("%s holds template syntax or lacks its final newline:\n%s", name, text)
 				}
 			}
