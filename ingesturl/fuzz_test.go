@@ -60,5 +60,13 @@ func FuzzParse(f *testing.F) {
 		// Whatever parsed must lint without panicking, with and without keys.
 		_ = LintURL(u, LintOptions{Signed: true, Keys: []Key{"k", "k2"}})
 		_ = LintURL(u, LintOptions{Mode: ModeRTC})
+		// The ingest rules never put the stream name or the query into an issue.
+		for _, i := range LintURL(u, LintOptions{Ingest: testRules()}).Issues {
+			for _, v := range []string{u.Stream(), u.RawQuery()} {
+				if len(v) > 3 && !strings.Contains(public, v) && (strings.Contains(i.Found, v) || strings.Contains(i.Want, v)) {
+					t.Fatalf("issue %+v holds the secret %q", i, v)
+				}
+			}
+		}
 	})
 }

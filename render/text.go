@@ -301,6 +301,10 @@ func writeURLSteps(r record.Record, c palette, step func(ok, soft bool, name, te
 	}
 	if n := len(l.Issues); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d issue(s) below", n))
+	} else if l.IngestRules != "" {
+		// A GO must say the platform's rules were looked at, not only that the URL parses.
+		parts[0] += " URL well-formed"
+		parts = append(parts, "host, port and application as the "+l.IngestRules+" ingest takes them")
 	} else if len(parts) == 1 {
 		parts[0] += " URL well-formed, not signed" // a bare "rtmp://" reads like a fragment
 	}
