@@ -166,6 +166,17 @@ func rtmpStep(x *rtmp.Result, c palette) string {
 		}
 		head = fmt.Sprintf("%s to %s: %s at %s", level, where, why, strings.ReplaceAll(string(x.Phase), "_", " "))
 	}
+	// What the ingest said to the Enhanced RTMP offer: information, never a failure.
+	if x.Connected() {
+		if len(x.Codecs) > 0 {
+			head += "; Enhanced RTMP: " + strings.Join(x.Codecs, ", ")
+		} else {
+			head += "; Enhanced RTMP: none announced"
+		}
+		if x.EnhancedRefused {
+			head += " (the offer was refused; a plain connect was accepted)"
+		}
+	}
 	var times []string
 	for _, p := range []struct {
 		name string
