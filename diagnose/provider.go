@@ -1,7 +1,9 @@
 package diagnose
 
 import (
+	"cmp"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 
@@ -67,9 +69,10 @@ func ingestFindings(in Input) []record.Finding {
 				fmt.Sprintf("%s %s a known %s ingest host for %s:// (names ending in %s)", u.Host, what, r.Title, u.Scheme, hostList(here.Hosts)),
 				remedy, is)
 		case ingesturl.IngestPort:
-			remedy := "Use " + here.Example + "."
-			if strconv.Itoa(ingesturl.DefaultPort(u.Scheme)) == is.Want {
-				remedy = fmt.Sprintf("Use %s — or leave the port out: %s:// means port %s.", here.Example, u.Scheme, is.Want)
+			port, _ := strconv.Atoi(is.Want)
+			remedy := "Use " + fixed(u, port, r.App) + "."
+			if ingesturl.DefaultPort(u.Scheme) == port {
+				remedy = fmt.Sprintf("Use %s — or leave the port out: %s:// means port %s.", fixed(u, port, r.App), u.Scheme, is.Want)
 			}
 			add("url.wrong_port", record.Error,
 				fmt.Sprintf("%s's %s:// ingest listens on port %s; this URL says port %s", r.Title, u.Scheme, is.Want, is.Found),
@@ -84,15 +87,29 @@ func ingestFindings(in Input) []record.Finding {
 			default:
 				msg = fmt.Sprintf("the application is %q; %s takes only %q", is.Found, r.Title, is.Want)
 			}
+			use := exampleFor(r, here)
+			if here.Example != "" {
+				use = fixed(u, 0, is.Want) // the URL's own scheme and host: only the application changes
+			}
 			add("url.wrong_app", record.Error, msg,
-				fmt.Sprintf("Use %s. In OBS, Server is the URL up to /%s and Stream Key is the key.%s", exampleFor(r, here), is.Want, copyFrom), is)
+				fmt.Sprintf("Use %s. In OBS, Server is the URL up to /%s and Stream Key is the key.%s", use, is.Want, copyFrom), is)
 		case ingesturl.IngestKeyMissing:
 			add("url.missing_param", record.Error,
-				fmt.Sprintf("the URL has no stream key: %s's push URL is %s", r.Title, exampleFor(r, here)),
+				fmt.Sprintf("the URL has no stream key: %s's push URL is %s", r.Title, fixed(u, 0, cmp.Or(r.App, u.App))),
 				fmt.Sprintf("Append the stream key from %s, or in OBS put it in Stream Key and keep Server as it is.", orPlatform(r)), is)
 		}
 	}
 	return out
+}
+
+// fixed is the URL's scheme and host with the port (0: as written) and the application given, and
+// a placeholder for the stream key: what to write instead, with nothing secret from the URL.
+func fixed(u *ingesturl.URL, port int, app string) string {
+	auth := u.Authority()
+	if port != 0 {
+		auth = net.JoinHostPort(u.Host, strconv.Itoa(port))
+	}
+	return u.Scheme + "://" + auth + "/" + app + "/<stream key>"
 }
 
 // examples are the URLs of each ingest, the preferred first: "A or B".
