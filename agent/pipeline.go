@@ -197,7 +197,8 @@ func (p *Pipeline) Run(ctx context.Context, t Target) record.Record {
 		rec.Provider = prof.Name
 		// A configured key means the URL is signed, whatever the provider detection says: a URL that
 		// lost its txSecret must not pass as unsigned.
-		lint := ingesturl.LintURL(u, ingesturl.LintOptions{Mode: t.Mode, Signed: prof.SignedURL || len(t.SignKeys) > 0, Keys: t.SignKeys})
+		lint := ingesturl.LintURL(u, ingesturl.LintOptions{Mode: t.Mode, Signed: prof.SignedURL || len(t.SignKeys) > 0, Keys: t.SignKeys,
+			Ingest: prof.IngestRules()})
 		in.Results.URL = &lint
 		if !p.Offline {
 			nr := p.probe(ctx, t, u)

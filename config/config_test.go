@@ -76,7 +76,7 @@ func TestBadConfigs(t *testing.T) {
 		{"no url", "[[targets]]\nname = \"main\"\n", `: targets[0] (main): url is required`},
 		{"url without host", "[[targets]]\nname = \"main\"\nurl = \"rtmp:///live/s\"\n", `: targets[0] (main): url: invalid publishing URL: missing host`},
 		{"url unknown scheme", "[[targets]]\nname = \"main\"\nurl = \"ftp://h/live/s\"\n", `: targets[0] (main): url: invalid publishing URL: unknown scheme "ftp"`},
-		{"unknown provider", target + "provider = \"akamai\"\n", `: targets[0] (main): provider "akamai" is not defined (known: auto, generic, tencent)`},
+		{"unknown provider", target + "provider = \"akamai\"\n", `: targets[0] (main): provider "akamai" is not defined (known: auto, aws-ivs, facebook, generic, tencent, twitch, youtube)`},
 		{"alt port out of range", target + "alt_ports = [443, 70000]\n", `: targets[0] (main): alt_ports: 70000 is not a port (1-65535)`},
 		{"alt port is ingest port", target + "alt_ports = [1935]\n", `: targets[0] (main): alt_ports: 1935 is the ingest port itself`},
 		{"target timeout not below interval", target + "interval = \"5s\"\ntimeout = \"6s\"\n", `: targets[0] (main): timeout (6s) must be less than interval (5s)`},

@@ -42,6 +42,11 @@ var Catalogue = []Entry{
 	{"url.txtime_expired", record.Error, "the URL's txTime is in the past"},
 	{"url.txtime_short", record.Warning, "the URL expires too soon"},
 	{"url.txsecret_mismatch", record.Error, "txSecret does not match the configured key"},
+	{"url.scheme_required", record.Error, "the provider's ingest does not take the URL's scheme (Facebook, Amazon IVS: RTMPS only)"},
+	{"url.wrong_host", record.Error, "the host is the provider's ingest for the other scheme (rtmp:// to an RTMPS host)"},
+	{"url.unknown_host", record.Warning, "the host is none of the provider's known ingest hosts"},
+	{"url.wrong_port", record.Error, "the port is not the one the provider's ingest listens on for the scheme"},
+	{"url.wrong_app", record.Error, "the application is not the provider's (YouTube live2, Twitch and IVS app, Facebook rtmp)"},
 	{"clock.skew", record.Warning, "this host's clock differs from a trusted clock"},
 }
 

@@ -51,6 +51,7 @@ func Findings(in Input) []record.Finding {
 		return append(out, clockFindings(in)...)
 	}
 	out = append(out, urlFindings(in)...)
+	out = append(out, ingestFindings(in)...)
 	out = append(out, clockFindings(in)...)
 	if d := in.Results.DNS; d != nil {
 		out = append(out, dnsFindings(d, in.Provider)...)

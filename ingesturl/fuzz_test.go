@@ -39,8 +39,11 @@ func FuzzParse(f *testing.F) {
 		}
 		r := u.Redacted()
 		public := u.Scheme + "://" + u.Authority() + "/" + u.App
-		if r != public && r != public+"<redacted>" && r != public+"/<redacted>" {
+		if r != public && r != public+"<redacted>" && r != public+"/<redacted>" && r != u.Scheme+"://"+u.Authority()+"/<redacted>" {
 			t.Fatalf("Redacted() = %q; want %q followed by nothing or /<redacted>", r, public)
+		}
+		if u.Stream() == "" && u.RawQuery() == "" && u.App != "" && r != u.Scheme+"://"+u.Authority()+"/<redacted>" {
+			t.Fatalf("Redacted() = %q shows a lone path segment, which may be a stream key", r)
 		}
 		secrets := []string{u.Stream(), u.LiteralStream(), u.RawQuery()}
 		for _, vs := range u.Query() {
@@ -57,5 +60,13 @@ func FuzzParse(f *testing.F) {
 		// Whatever parsed must lint without panicking, with and without keys.
 		_ = LintURL(u, LintOptions{Signed: true, Keys: []Key{"k", "k2"}})
 		_ = LintURL(u, LintOptions{Mode: ModeRTC})
+		// The ingest rules never put the stream name or the query into an issue.
+		for _, i := range LintURL(u, LintOptions{Ingest: testRules()}).Issues {
+			for _, v := range []string{u.Stream(), u.RawQuery()} {
+				if len(v) > 3 && !strings.Contains(public, v) && (strings.Contains(i.Found, v) || strings.Contains(i.Want, v)) {
+					t.Fatalf("issue %+v holds the secret %q", i, v)
+				}
+			}
+		}
 	})
 }

@@ -80,6 +80,9 @@ type LintOptions struct {
 	Mode   Mode  // declared by the target; "" = inferred from the scheme
 	Signed bool  // the provider signs push URLs with txSecret and txTime (Tencent)
 	Keys   []Key // signing keys, primary first; none = the signature is not checked
+	// Ingest, when set, is the platform's ingest rules (scheme, host, port, application) the
+	// URL is checked against (ingest.go).
+	Ingest *IngestRules
 }
 
 // IssueKind is a bounded name for one thing wrong with a URL.
@@ -115,7 +118,8 @@ type Issue struct {
 	Param  string    `json:"param,omitempty"`
 	Count  int       `json:"count,omitempty"`  // for ParamDuplicate
 	Reason string    `json:"reason,omitempty"` // for ParamMalformed
-	Found  string    `json:"found,omitempty"`  // for ParamCase: the name as written, which differs from Param only in case
+	Found  string    `json:"found,omitempty"`  // for ParamCase: the name as written, which differs from Param only in case; for the ingest kinds: the scheme, port or application found
+	Want   string    `json:"want,omitempty"`   // for the ingest kinds: what the platform requires
 }
 
 // Signature is the outcome of checking txSecret against the configured keys.
@@ -157,6 +161,7 @@ type Lint struct {
 	Signature    Signature `json:"signature,omitempty"`
 	Hint         Hint      `json:"signature_hint,omitempty"`
 	KeysTried    int       `json:"keys_tried,omitempty"`
+	IngestRules  string    `json:"ingest_rules,omitempty"` // the provider whose ingest rules were checked
 }
 
 // Has says the lint found an issue of kind k.
@@ -181,6 +186,9 @@ func LintURL(u *URL, o LintOptions) Lint {
 			add(Issue{Kind: ModeMismatch})
 		}
 		l.Mode = o.Mode
+	}
+	if o.Ingest != nil {
+		lintIngest(u, o.Ingest, &l)
 	}
 	switch u.Scheme {
 	case "http", "https":

@@ -22,7 +22,7 @@ func TestParse(t *testing.T) {
 			redacted: "rtmps://h.example.com/app/sub/<redacted>", tcURL: "rtmps://h.example.com/app/sub"},
 		{in: "rtmp://[2001:db8::1]:1935/live/s", scheme: "rtmp", host: "2001:db8::1", port: 1935, app: "live", stream: "s", pn: "s",
 			redacted: "rtmp://[2001:db8::1]:1935/live/<redacted>", tcURL: "rtmp://[2001:db8::1]:1935/live"},
-		{in: "rtmp://192.0.2.1/live", scheme: "rtmp", host: "192.0.2.1", port: 1935, app: "live", redacted: "rtmp://192.0.2.1/live", tcURL: "rtmp://192.0.2.1/live"},
+		{in: "rtmp://192.0.2.1/live", scheme: "rtmp", host: "192.0.2.1", port: 1935, app: "live", redacted: "rtmp://192.0.2.1/<redacted>", tcURL: "rtmp://192.0.2.1/live"},
 		{in: "  rtmp://h/live/s  ", scheme: "rtmp", host: "h", port: 1935, app: "live", stream: "s", pn: "s", redacted: "rtmp://h/live/<redacted>", tcURL: "rtmp://h/live"},
 		{in: "rtmp://user:pw@h/live/s", scheme: "rtmp", host: "h", port: 1935, app: "live", stream: "s", pn: "s", redacted: "rtmp://h/live/<redacted>", tcURL: "rtmp://h/live"},
 	}

@@ -197,8 +197,13 @@ func (u *URL) Authority() string {
 func (u *URL) TCURL() string { return u.Scheme + "://" + u.Authority() + "/" + u.App }
 
 // Redacted is the URL with the stream name and query replaced: rtmp://host/app/<redacted>.
+// A path of one segment is redacted too: it is the application or, as often, a stream key pasted
+// where the application goes (rtmp://a.rtmp.youtube.com/KEY), and nothing tells the two apart.
 func (u *URL) Redacted() string {
 	s := u.Scheme + "://" + u.Authority() + "/" + u.App
+	if u.stream == "" && u.rawQuery == "" && u.App != "" {
+		return u.Scheme + "://" + u.Authority() + "/<redacted>"
+	}
 	if u.stream != "" || u.rawQuery != "" {
 		if u.App != "" {
 			s += "/"

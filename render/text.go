@@ -166,6 +166,17 @@ func rtmpStep(x *rtmp.Result, c palette) string {
 		}
 		head = fmt.Sprintf("%s to %s: %s at %s", level, where, why, strings.ReplaceAll(string(x.Phase), "_", " "))
 	}
+	// What the ingest said to the Enhanced RTMP offer: information, never a failure.
+	if x.Connected() {
+		if len(x.Codecs) > 0 {
+			head += "; Enhanced RTMP: " + strings.Join(x.Codecs, ", ")
+		} else {
+			head += "; Enhanced RTMP: none announced"
+		}
+		if x.EnhancedRefused {
+			head += " (the offer was refused; a plain connect was accepted)"
+		}
+	}
 	var times []string
 	for _, p := range []struct {
 		name string
@@ -301,6 +312,10 @@ func writeURLSteps(r record.Record, c palette, step func(ok, soft bool, name, te
 	}
 	if n := len(l.Issues); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d issue(s) below", n))
+	} else if l.IngestRules != "" {
+		// A GO must say the platform's rules were looked at, not only that the URL parses.
+		parts[0] += " URL well-formed"
+		parts = append(parts, "host, port and application as the "+l.IngestRules+" ingest takes them")
 	} else if len(parts) == 1 {
 		parts[0] += " URL well-formed, not signed" // a bare "rtmp://" reads like a fragment
 	}

@@ -36,6 +36,14 @@ func TestWriteTextURLSteps(t *testing.T) {
 			record.Record{Time: expires.Add(-30 * time.Hour), Results: record.Results{URL: lint(ingesturl.SigNotChecked),
 				Clock: &clock.Result{Source: "ntp", Server: "ntp.test:123", Error: clock.Timeout}}},
 			[]string{"– time NTP ntp.test:123: timeout — txTime judged by this host's clock", "✔ url  rtmp://, signature not checked (no key configured), valid until 2024-06-02 10:00 UTC (30h00m left)"}},
+		{"a platform's ingest rules held",
+			record.Record{Results: record.Results{URL: &ingesturl.Lint{Probe: "url", Scheme: "rtmps", Mode: "rtmp", IngestRules: "youtube"}}},
+			[]string{"✔ url  rtmps:// URL well-formed, host, port and application as the youtube ingest takes them"}},
+		{"a platform's ingest rules broken",
+			record.Record{Results: record.Results{URL: &ingesturl.Lint{Probe: "url", Scheme: "rtmp", Mode: "rtmp", IngestRules: "facebook",
+				Issues: []ingesturl.Issue{{Kind: ingesturl.IngestScheme, Found: "rtmp", Want: "rtmps"}}}},
+				Findings: []record.Finding{{Code: "url.scheme_required", Severity: record.Error}}},
+			[]string{"✘ url  rtmp://, 1 issue(s) below"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
+	"github.com/ingestprobe/ingestprobe/provider"
 )
 
 const checkUsage = `Usage: ingestprobe check [URL|NAME …] [flags]
@@ -34,7 +35,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	asJSON := fs.Bool("json", false, "print one JSON document instead of the checklist")
 	timeout := fs.Duration("timeout", 0, "per-probe timeout, e.g. 3s (default: the config's, else 5s)")
 	resolver := fs.String("resolver", "", "DNS resolver to use instead of the system's, IP[:port]")
-	providerName := fs.String("provider", "", "provider for URLs given here: auto, tencent, generic, or one from the config")
+	providerName := fs.String("provider", "", "provider for URLs given here: "+strings.Join(provider.Names(), ", ")+", or one from the config")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (logs go to stderr)")
 	ntp := fs.String("ntp", "", "NTP server (host[:port]) to judge txTime and this host's clock by (default: the config's agent.ntp_server)")
 	rtmpLevel := fs.String("rtmp", "", "how far the RTMP probe goes for every target: off, handshake, connect or publish (default: the config's, else handshake)")
@@ -150,7 +151,7 @@ func selectTargets(cfg *config.Config, args []string, providerName string) ([]ag
 	profiles := cfg.Profiles()
 	if providerName != "" && providerName != "auto" {
 		if _, ok := profiles[providerName]; !ok {
-			return nil, usagef("--provider: %q is not defined", providerName)
+			return nil, usagef("--provider: %q is not defined (known: %s, or one from the config)", truncate(providerName, 20), strings.Join(provider.Names(), ", "))
 		}
 	}
 	var out []agent.Target

@@ -24,8 +24,9 @@ const urlUsage = `Usage:
   ingestprobe url check URL [--key-file F] [--backup-key-file F] [--json] [flags]
   ingestprobe url sign --domain D [--app live] --stream S --key-file F [--valid 24h]
 
-url check lints a publishing URL offline, in milliseconds: its scheme and mode, the parameters its
-provider requires, txTime's expiry (judged by --ntp's time when given, else this host's clock) and,
+url check lints a publishing URL offline, in milliseconds — nothing is sent anywhere: its scheme and
+mode, the parameters its provider requires, a platform's ingest rules (YouTube, Facebook, Twitch,
+Amazon IVS: scheme, host, port, application; docs/providers.md), txTime's expiry (judged by --ntp's time when given, else this host's clock) and,
 with the push domain's key, txSecret = lowercase hex MD5(KEY + StreamName + txTime). Its findings,
 its JSON (--json) and its exit codes are check's: 0 go or warn, 1 no-go, 2 usage.
 
@@ -57,7 +58,7 @@ func cmdURLCheck(ctx context.Context, e env, args []string) (int, error) {
 	fs := newFlagSet(e, "url check", urlUsage)
 	keyFile := fs.String("key-file", "", "the push domain's signing key, in a file (\"-\" = standard input)")
 	backupFile := fs.String("backup-key-file", "", "the backup signing key, accepted as well")
-	providerName := fs.String("provider", provider.Auto, "auto, tencent or generic")
+	providerName := fs.String("provider", provider.Auto, strings.Join(provider.Names(), ", "))
 	mode := fs.String("mode", "", "the pusher's mode: rtmp or rtc (default: from the URL's scheme)")
 	minValidity := fs.Duration("min-validity", diagnose.DefaultMinURLValidity, "warn when the URL expires sooner than this")
 	eventEnd := fs.String("event-end", "", "warn when the URL expires before this RFC 3339 time, e.g. 2024-06-01T23:00:00+02:00")
@@ -98,7 +99,7 @@ func cmdURLCheck(ctx context.Context, e env, args []string) (int, error) {
 	p.Offline = true
 	if t.Provider != provider.Auto {
 		if _, ok := p.Profiles[t.Provider]; !ok {
-			return exitUsage, usagef("--provider: %q is not defined (known: auto, tencent, generic)", truncate(t.Provider, 20))
+			return exitUsage, usagef("--provider: %q is not defined (known: %s)", truncate(t.Provider, 20), strings.Join(provider.Names(), ", "))
 		}
 	}
 	if *backupFile != "" && *keyFile == "" {

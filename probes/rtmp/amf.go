@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	amf0 "github.com/yutopp/go-amf0"
 )
@@ -268,4 +269,97 @@ type connectObject struct {
 	Type     string `amf0:"type"`
 	FlashVer string `amf0:"flashVer"`
 	TCURL    string `amf0:"tcUrl"`
+}
+
+// enhancedConnectObject is connectObject with the Enhanced RTMP codec offer: fourCcList, a strict
+// array of FourCC strings (Enhanced RTMP v2, "Enhancing NetConnection connect Command").
+type enhancedConnectObject struct {
+	App        string   `amf0:"app"`
+	Type       string   `amf0:"type"`
+	FlashVer   string   `amf0:"flashVer"`
+	TCURL      string   `amf0:"tcUrl"`
+	FourCCList []string `amf0:"fourCcList"`
+}
+
+// Capability flags of [audio|video]FourCcInfoMap (Enhanced RTMP v2): what a peer can do with a
+// codec. An ingest that can decode or forward a codec takes it.
+const (
+	fourCCCanDecode  = 0x01
+	fourCCCanForward = 0x04
+)
+
+// maxCodecs bounds the codecs kept from a reply: the known FourCCs are a dozen.
+const maxCodecs = 16
+
+// announcedCodecs reads the codecs an ingest announces in its connect reply: fourCcList, and the
+// keys of videoFourCcInfoMap and audioFourCcInfoMap whose flags say it decodes or forwards them.
+// The spec puts them in "an Object" of the _result without saying which, so both objects (the
+// properties and the information) are read. Only well-formed FourCCs (four printable ASCII
+// characters, or the wildcard "*") are kept, each once, at most maxCodecs.
+func announcedCodecs(args []any) []string {
+	var out []string
+	keep := func(v any) {
+		s, ok := v.(string)
+		if !ok || len(out) >= maxCodecs || !isFourCC(s) {
+			return
+		}
+		for _, o := range out {
+			if o == s {
+				return
+			}
+		}
+		out = append(out, s)
+	}
+	for _, a := range args {
+		obj, ok := a.(map[string]any)
+		if !ok {
+			continue
+		}
+		switch list := obj["fourCcList"].(type) {
+		case []any: // a strict array, as the spec says
+			for _, v := range list {
+				keep(v)
+			}
+		case map[string]any: // an ECMA array, as some encoders write arrays
+			for _, k := range sortedKeys(list) {
+				keep(list[k])
+			}
+		}
+		for _, name := range []string{"videoFourCcInfoMap", "audioFourCcInfoMap"} {
+			m, ok := obj[name].(map[string]any)
+			if !ok {
+				continue
+			}
+			for _, k := range sortedKeys(m) {
+				if f, ok := m[k].(float64); ok && int64(f)&(fourCCCanDecode|fourCCCanForward) != 0 {
+					keep(k)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func isFourCC(s string) bool {
+	if s == "*" {
+		return true
+	}
+	if len(s) != 4 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,12 +143,18 @@ func (f *fakeConn) drain() { _, _ = io.Copy(io.Discard, f) }
 type script struct {
 	connect string // "" answer success; "error" _error Rejected; "silent"; "flood" onBWDone forever
 	publish string // "" Publish.Start; "badname"; "close" close with no status; "drop" start, then close
-	seen    chan<- seen
+	// enhanced is how the server meets the Enhanced RTMP offer: "" ignores it (as nginx-rtmp);
+	// "list" answers fourCcList in its properties; "infomap" answers videoFourCcInfoMap in its
+	// information object; "refuse" answers _error to a connect that carries fourCcList, and
+	// success to one that does not; "close" closes on a connect that carries it.
+	enhanced string
+	seen     chan<- seen
 }
 
 // seen is what the server received, reported when the client releases the stream or leaves.
 type seen struct {
 	app, tcURL, flashVer string
+	fourCCList           string // the offered codecs, comma-separated
 	releaseName          string
 	fcPublishName        string
 	publishName          string
@@ -176,7 +183,29 @@ func (sc script) serve(f *fakeConn) {
 					got.app, _ = obj["app"].(string)
 					got.tcURL, _ = obj["tcUrl"].(string)
 					got.flashVer, _ = obj["flashVer"].(string)
+					if list, ok := obj["fourCcList"].([]any); ok {
+						var fs []string
+						for _, v := range list {
+							s, _ := v.(string)
+							fs = append(fs, s)
+						}
+						got.fourCCList = strings.Join(fs, ",")
+					}
 				}
+			}
+			props := map[string]any{"fmsVer": "FMS/3,0,1,123"}
+			info := status("status", StatusConnectSuccess, "Connection succeeded.")
+			switch {
+			case sc.enhanced == "list":
+				props["fourCcList"] = []any{"hvc1", "av01", "bad-fourcc", 7.0, "hvc1"}
+			case sc.enhanced == "infomap":
+				info["videoFourCcInfoMap"] = map[string]any{"hvc1": 5.0, "vp09": 2.0, "av01": 1.0}
+				info["capsEx"] = 1.0
+			case sc.enhanced == "refuse" && got.fourCCList != "":
+				_ = f.send(3, 0, "_error", c.txn, nil, status("error", "NetConnection.Connect.Rejected", "unknown property fourCcList"))
+				continue
+			case sc.enhanced == "close" && got.fourCCList != "":
+				return
 			}
 			switch sc.connect {
 			case "error":
@@ -189,7 +218,7 @@ func (sc script) serve(f *fakeConn) {
 					}
 				}
 			default:
-				_ = f.send(3, 0, "_result", c.txn, map[string]any{"fmsVer": "FMS/3,0,1,123"}, status("status", StatusConnectSuccess, "Connection succeeded."))
+				_ = f.send(3, 0, "_result", c.txn, props, info)
 			}
 		case "releaseStream":
 			got.releaseName = argString(c, 1)

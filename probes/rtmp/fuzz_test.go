@@ -104,10 +104,30 @@ func FuzzDecodeAMF0(f *testing.F) {
 	f.Add([]byte{markerStrictArray, 0x7f, 0xff, 0xff, 0xff})
 	f.Add([]byte{markerECMAArray, 0, 0, 0, 1, 0, 1, 'k', markerUndefined, 0, 0, markerObjectEnd})
 	f.Add([]byte{markerLongString, 0xff, 0xff, 0xff, 0xff})
+	{
+		var buf bytes.Buffer
+		enc := amf0.NewEncoder(&buf)
+		for _, v := range []any{"_result", 1.0, map[string]any{"fourCcList": []any{"hvc1", "av01"}}, map[string]any{"videoFourCcInfoMap": map[string]any{"vp09": 5.0}}} {
+			if err := enc.Encode(v); err != nil {
+				f.Fatal(err)
+			}
+		}
+		f.Add(buf.Bytes())
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		vals, err := decodeAMF0(b)
 		if err != nil {
 			return
+		}
+		// Whatever a server sends, the codecs read from it are bounded and well-formed.
+		codecs := announcedCodecs(vals)
+		if len(codecs) > maxCodecs {
+			t.Fatalf("got %d codecs; want at most %d", len(codecs), maxCodecs)
+		}
+		for _, c := range codecs {
+			if !isFourCC(c) {
+				t.Fatalf("kept %q, which is not a FourCC", c)
+			}
 		}
 		var buf bytes.Buffer
 		enc := amf0.NewEncoder(&buf)

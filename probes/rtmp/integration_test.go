@@ -90,11 +90,21 @@ func TestIntegrationNginx(t *testing.T) {
 			t.Errorf("got %+v; want ok after the handshake with 3073 bytes", r)
 		}
 	})
+	t.Run("connect: nginx-rtmp ignores the Enhanced RTMP offer and connects", func(t *testing.T) {
+		r := probeNginx(t, ng.RTMPAddr, plain+"/live/"+testStream, LevelConnect, "", timeout)
+		// nginx-rtmp answers _result without fourCcList: nothing announced, nothing refused.
+		if !r.OK || r.Phase != PhaseRTMPConnect || r.Status != StatusConnectSuccess {
+			t.Errorf("got %+v; want connected with %s", r, StatusConnectSuccess)
+		}
+		if len(r.Codecs) != 0 || r.EnhancedRefused {
+			t.Errorf("got codecs %q, enhanced_rtmp_refused %v; want none announced and no refusal", r.Codecs, r.EnhancedRefused)
+		}
+	})
 	t.Run("connect to an unknown app", func(t *testing.T) {
 		r := probeNginx(t, ng.RTMPAddr, plain+"/nosuchapp/"+testStream, LevelConnect, "", timeout)
 		// nginx-rtmp logs "application not found" and closes the connection without an _error.
-		if r.Error != Closed || r.Phase != PhaseRTMPConnect {
-			t.Errorf("got %+v; want closed at rtmp_connect", r)
+		if r.Error != Closed || r.Phase != PhaseRTMPConnect || r.EnhancedRefused {
+			t.Errorf("got %+v; want closed at rtmp_connect, the plain connect closed as well", r)
 		}
 	})
 	t.Run("publish accepted, then released", func(t *testing.T) {

@@ -24,6 +24,11 @@
 // (amf.go). Every read and write runs under the connection deadline taken from the context; the
 // only goroutine is context.AfterFunc's, which cancellation uses to expire that deadline, and Run
 // waits for it before returning.
+//
+// Enhanced RTMP: the connect command offers the codecs an HEVC, AV1 or VP9 encoder would
+// (fourCcList: hvc1, av01, vp09), and the result records those the ingest announces back. An
+// ingest that ignores the offer is unaffected; one that refuses a connect carrying it is asked
+// again without it, so the offer never fails an ingest a plain H.264 encoder would get into.
 package rtmp
 
 import (
@@ -38,6 +43,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -143,6 +149,9 @@ const (
 	csControl, csCommand, csStream = 2, 3, 4
 )
 
+// OfferedCodecs are the Enhanced RTMP codecs offered in connect (fourCcList): HEVC, AV1, VP9.
+var OfferedCodecs = []string{"hvc1", "av01", "vp09"}
+
 // Status codes with a meaning of their own.
 const (
 	StatusConnectSuccess = "NetConnection.Connect.Success"
@@ -213,6 +222,12 @@ type Result struct {
 	CreateStreamSeconds float64 `json:"create_stream_seconds,omitempty"`
 	PublishSeconds      float64 `json:"publish_seconds,omitempty"` // publish sent → onStatus received
 	HoldSeconds         float64 `json:"hold_seconds,omitempty"`
+	// Codecs are the Enhanced RTMP codecs (FourCCs: hvc1, av01, vp09, …) the ingest announced in
+	// its connect reply, in its order; none when it ignored the offer of OfferedCodecs.
+	Codecs []string `json:"codecs,omitempty"`
+	// EnhancedRefused: the ingest refused the connect that offered Enhanced RTMP codecs and
+	// accepted one without the offer; the rest of the result is the plain connect's.
+	EnhancedRefused bool `json:"enhanced_rtmp_refused,omitempty"`
 }
 
 // Run probes under ctx's deadline (fallbackTimeout when it has none). It never returns an error:
@@ -234,7 +249,49 @@ func (p *Probe) Run(ctx context.Context) Result {
 		ctx, cancel = context.WithTimeout(ctx, fallbackTimeout)
 		defer cancel()
 	}
-	s := &session{p: p, ctx: ctx, res: &r, addr: cfg.Address.String()}
+	first := p.attempt(ctx, r, true)
+	if !refusedAtConnect(first) || ctx.Err() != nil {
+		return first
+	}
+	// The connect that offered Enhanced RTMP codecs was refused: an ingest may choke on the offer
+	// (a strict connect parser, an unknown property) and still take a plain H.264 encoder, which
+	// would send none. Ask once more as that encoder does; only a plain connect that gets further
+	// says the offer was the cause.
+	plain := p.attempt(ctx, r, false)
+	if plain.Connected() {
+		plain.EnhancedRefused = true
+		return plain
+	}
+	return first
+}
+
+// refusedAtConnect says the ingest refused the connect itself: an error status, a close, or a
+// reply that broke the protocol — not a timeout, which a second connect could only repeat.
+func refusedAtConnect(r Result) bool {
+	if r.Phase != PhaseRTMPConnect || r.Level == LevelHandshake {
+		return false
+	}
+	return r.Error == Rejected || r.Error == Closed || r.Error == Protocol
+}
+
+// Connected says the ingest accepted NetConnection.connect: the result ended after it, or with it
+// at the connect level.
+func (r Result) Connected() bool {
+	return r.Phase.after(PhaseRTMPConnect) || (r.OK && r.Phase == PhaseRTMPConnect)
+}
+
+// phaseOrder is the order of the phases a session goes through.
+var phaseOrder = []Phase{PhaseConnect, PhaseTLS, PhaseHandshake, PhaseRTMPConnect, PhaseCreateStream, PhasePublish, PhaseHold}
+
+// after says ph comes after q in a session.
+func (ph Phase) after(q Phase) bool {
+	return slices.Index(phaseOrder, ph) > slices.Index(phaseOrder, q)
+}
+
+// attempt runs one session from r (the result's fixed fields), offering the Enhanced RTMP codecs
+// in connect when enhanced is set.
+func (p *Probe) attempt(ctx context.Context, r Result, enhanced bool) Result {
+	s := &session{p: p, ctx: ctx, res: &r, addr: p.cfg.Address.String(), enhanced: enhanced}
 	s.deadline, _ = ctx.Deadline()
 	err := s.run()
 	s.release()
@@ -258,6 +315,7 @@ type session struct {
 	addr     string
 	deadline time.Time
 
+	enhanced bool     // offer the Enhanced RTMP codecs in connect
 	raw      net.Conn // the TCP connection: deadlines are set on it
 	conn     net.Conn // raw, or the TLS client over it
 	received int      // bytes read from conn
@@ -564,7 +622,10 @@ func (s *session) await(limit int, handle func(c command, streamID uint32) (bool
 
 func (s *session) rtmpConnect() error {
 	u := s.p.cfg.URL
-	obj := connectObject{App: u.App, Type: "nonprivate", FlashVer: flashVer, TCURL: u.TCURL()}
+	var obj any = connectObject{App: u.App, Type: "nonprivate", FlashVer: flashVer, TCURL: u.TCURL()}
+	if s.enhanced {
+		obj = enhancedConnectObject{App: u.App, Type: "nonprivate", FlashVer: flashVer, TCURL: u.TCURL(), FourCCList: OfferedCodecs}
+	}
 	if err := s.send(setChunkSize, cmd(csCommand, 0, "connect", txnConnect, obj)); err != nil {
 		return fmt.Errorf("sending connect: %w", err)
 	}
@@ -576,6 +637,7 @@ func (s *session) rtmpConnect() error {
 			if c.name == "_error" || level == "error" {
 				return true, &statusError{command: "connect", code: orName(code, c.name)}
 			}
+			s.res.Codecs = announcedCodecs(c.args)
 			return true, nil
 		case c.name == "onStatus" && level == "error", c.name == "close":
 			s.setStatus(code, desc)

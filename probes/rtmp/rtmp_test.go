@@ -458,7 +458,7 @@ func TestGoodServer(t *testing.T) {
 				if c.tls {
 					scheme = "rtmps"
 				}
-				want := seen{app: "live", tcURL: scheme + "://" + h.hostOr() + ":PORT/live", flashVer: flashVer,
+				want := seen{app: "live", tcURL: scheme + "://" + h.hostOr() + ":PORT/live", flashVer: flashVer, fourCCList: "hvc1,av01,vp09",
 					releaseName: testStream + "?" + testQuery, fcPublishName: testStream + "?" + testQuery,
 					publishName: testStream + "?" + testQuery, deleted: true}
 				got.tcURL = portless(got.tcURL)
