@@ -70,7 +70,7 @@ func Parse(s string) (*URL, error) {
 	if strings.ContainsAny(s, " \t\r\n") {
 		return nil, invalid("contains white space")
 	}
-	u, err := url.Parse(scheme + "://" + rest)
+	u, err := url.Parse(scheme + "://" + srtQueryHash(scheme, rest))
 	if err != nil {
 		// url.Error repeats the whole input; keep only the reason.
 		var ue *url.Error
@@ -196,8 +196,12 @@ func (u *URL) Authority() string {
 // TCURL is the RTMP tcUrl: scheme://host[:port]/app. It holds no secret.
 func (u *URL) TCURL() string { return u.Scheme + "://" + u.Authority() + "/" + u.App }
 
-// Redacted is the URL with the stream name and query replaced: rtmp://host/app/<redacted>.
+// Redacted is the URL with the stream name and query replaced: rtmp://host/app/<redacted>; for
+// srt://, the stream id, the passphrase and any unknown parameter (srt.go).
 func (u *URL) Redacted() string {
+	if u.Scheme == "srt" {
+		return u.srtRedacted() // srt://host:port?streamid=<redacted>&…
+	}
 	s := u.Scheme + "://" + u.Authority() + "/" + u.App
 	if u.stream != "" || u.rawQuery != "" {
 		if u.App != "" {
