@@ -71,10 +71,6 @@ func urlFindings(in Input) []record.Finding {
 				remedy += " If this target is an RTC pusher, declare mode = \"rtc\"."
 			}
 			add("url.scheme_unsupported", record.Error, msg, remedy, ev)
-		case ingesturl.SchemeSRT:
-			add("url.scheme_unsupported", record.Error,
-				"srt:// publishes over UDP, which ingestprobe does not probe yet: only DNS was checked, the transport was not",
-				"To check this ingest's network path, also configure the provider's rtmp:// push URL for the same domain as a target; it runs over the same network path up to the UDP/TCP split.", ev)
 		case ingesturl.SRTModeNotCaller:
 			add("url.scheme_unsupported", record.Error,
 				"srt:// with mode="+in.URL.SRT().Mode+": the ingest calls the encoder, so there is no listener to probe from here — the transport was not checked",
@@ -330,7 +326,7 @@ func likelyCauses(fs []record.Finding) []record.Finding {
 		{"url.missing_param", "the URL lacks a required parameter"},
 	}
 	for i := range fs {
-		if fs[i].Code != "rtmp.publish_rejected" {
+		if fs[i].Code != "rtmp.publish_rejected" && fs[i].Code != "srt.rejected" {
 			continue
 		}
 		for _, c := range causes {

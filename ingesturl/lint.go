@@ -90,7 +90,6 @@ const (
 	SchemeHTTP     IssueKind = "scheme_http"     // another http(s) URL: not a publishing protocol
 	SchemeTRTC     IssueKind = "scheme_trtc"     // trtc://: RTC mode only, and an SDK edition with TRTC
 	SchemeWebRTC   IssueKind = "scheme_webrtc"   // webrtc://: a WebRTC (LEB) push, not for RTMP encoders
-	SchemeSRT      IssueKind = "scheme_srt"      // srt://: UDP; only DNS is probed
 	ModeMismatch   IssueKind = "mode_mismatch"   // declared mode ≠ the scheme's
 	StreamMissing  IssueKind = "stream_missing"  // no app or no stream name in the path
 	ExtraQuestion  IssueKind = "extra_question"  // a second '?': the stream name or a value holds one

@@ -178,7 +178,6 @@ const (
 // rtmp://.
 func lintSRT(u *URL, o LintOptions, l *Lint) {
 	add := func(i Issue) { l.Issues = append(l.Issues, i) }
-	add(Issue{Kind: SchemeSRT})
 	opts := u.SRT()
 	if opts.Mode != "caller" {
 		add(Issue{Kind: SRTModeNotCaller})

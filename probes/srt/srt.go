@@ -434,10 +434,12 @@ func (s *session) exchange(socketID uint32, hs handshake, want func(handshake) b
 	for {
 		now := time.Now()
 		if sends == 0 || !now.Before(last.Add(s.resend)) {
+			// The clock starts before the write, as ping's does: on loopback the kernel may run
+			// the listener's answer before the write returns.
+			last = time.Now()
 			if err := s.send(header{ctrlType: ctrlHandshake}, cif); err != nil {
 				return handshake{}, exchangeTimes{}, err
 			}
-			last = time.Now()
 			if sends == 0 {
 				first = last
 			}
