@@ -151,3 +151,24 @@ func TestLintSRT(t *testing.T) {
 		})
 	}
 }
+
+// TestSignTencentSRT: url sign --scheme srt writes Tencent's SRT push URL, which the URL doctor
+// then finds correctly signed (the vector of lint_test.go).
+func TestSignTencentSRT(t *testing.T) {
+	for _, tt := range []struct{ domain, want string }{
+		{"Push.Example.com", vecSRT},
+		{"push.example.com:10080", strings.Replace(vecSRT, ":9000", ":10080", 1)},
+	} {
+		got, err := SignTencent(SignRequest{Scheme: "srt", Domain: tt.domain, Stream: vecStream, Key: vecKey, Expires: time.Unix(0x5C271099, 0)})
+		if err != nil || got != tt.want {
+			t.Fatalf("got %s, %v; want %s", got, err, tt.want)
+		}
+		u, err := Parse(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l := LintURL(u, LintOptions{Signed: true, Keys: []Key{vecKey}}); l.Signature != SigOK || len(l.Issues) != 0 || !u.SRTSigned() {
+			t.Errorf("lint of the signed SRT URL: got %+v; want signature ok, no issues", l)
+		}
+	}
+}

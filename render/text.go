@@ -189,7 +189,8 @@ func rtmpStep(x *rtmp.Result, c palette) string {
 }
 
 // srtStep is the SRT line: what the handshake reached, what was sent (never the values), and the
-// round trip.
+// round trip. It avoids the handshake's own jargon (induction, conclusion): the finding below
+// explains a failure in words.
 func srtStep(x *srt.Result, c palette) string {
 	where := fmt.Sprintf("%s port %d (UDP)", x.Address, x.Port)
 	if strings.Contains(x.Address, ":") {
@@ -199,8 +200,8 @@ func srtStep(x *srt.Result, c palette) string {
 	if x.RTTSeconds > 0 {
 		times = append(times, "rtt "+ms(x.RTTSeconds))
 	}
-	if x.ConclusionSeconds > 0 {
-		times = append(times, "conclusion "+ms(x.ConclusionSeconds))
+	if hs := x.InductionSeconds + x.ConclusionSeconds; x.ConclusionSeconds > 0 {
+		times = append(times, "handshake "+ms(hs))
 	}
 	var head string
 	switch x.Error {
@@ -218,7 +219,7 @@ func srtStep(x *srt.Result, c palette) string {
 			what = append(what, "stream id accepted")
 		}
 		if x.LatencySeconds > 0 {
-			what = append(what, "latency "+ms(x.LatencySeconds))
+			what = append(what, fmt.Sprintf("latency %.0f ms", x.LatencySeconds*1000))
 		}
 		head = fmt.Sprintf("handshake with %s ok: %s", where, strings.Join(what, ", "))
 	case srt.Rejected:
@@ -229,9 +230,13 @@ func srtStep(x *srt.Result, c palette) string {
 		if x.KMState != "" && x.RejectCode == 0 {
 			why += " (key material " + x.KMState + ")"
 		}
-		head = fmt.Sprintf("%s rejected the %s: %s", where, x.Phase, why)
+		head = fmt.Sprintf("%s rejected the connection: %s", where, why)
 	case srt.Timeout:
-		head = fmt.Sprintf("%s: no answer to the %s after %s (%d packets sent)", where, x.Phase, ms(x.ElapsedSeconds), x.Sends)
+		if x.Phase == srt.PhaseConclusion {
+			head = fmt.Sprintf("%s answered the first handshake packet, not the second, in %s", where, ms(x.ElapsedSeconds))
+		} else {
+			head = fmt.Sprintf("%s: no answer to the handshake in %s (%d packets sent)", where, ms(x.ElapsedSeconds), x.Sends)
+		}
 	case srt.Refused:
 		head = fmt.Sprintf("%s: ICMP port unreachable (%s) after %s", where, x.Errno, ms(x.ElapsedSeconds))
 	default:
@@ -239,7 +244,7 @@ func srtStep(x *srt.Result, c palette) string {
 		if x.Errno != "" {
 			why += " (" + x.Errno + ")"
 		}
-		head = fmt.Sprintf("%s: %s at the %s", where, why, x.Phase)
+		head = fmt.Sprintf("%s: %s after %s", where, why, ms(x.ElapsedSeconds))
 	}
 	if len(times) == 0 {
 		return head
