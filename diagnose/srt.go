@@ -129,6 +129,12 @@ func srtFindings(r *srt.Result, tcps []tcp.Result, ic *icmp.Result) []record.Fin
 		"Check the encoder's network settings, then test from another network (4G/5G).")
 }
 
+// srtReached says the SRT handshake met the server: it answered, or its kernel said nothing
+// listens — so "nothing reaches it" would be false whatever ICMP echo says.
+func srtReached(r *srt.Result) bool {
+	return r != nil && (r.OK || r.Error == srt.Rejected || r.Error == srt.NotSRT || r.Error == srt.Refused || r.Phase == srt.PhaseConclusion)
+}
+
 // timeoutWords explains a handshake that got no answer, with what else on the same host answered.
 func timeoutWords(r *srt.Result, where string, tcps []tcp.Result, ic *icmp.Result, ev map[string]any) (string, string) {
 	wait := seconds(r.ElapsedSeconds)
@@ -142,13 +148,14 @@ func timeoutWords(r *srt.Result, where string, tcps []tcp.Result, ic *icmp.Resul
 			open = append(open, t)
 		}
 	}
-	slices.SortFunc(open, func(a, b tcp.Result) int { return a.Port - b.Port })
 	var answered []string
 	var ports []int
 	for _, t := range open {
 		ports = append(ports, t.Port)
 	}
+	slices.Sort(ports)
 	if len(open) > 0 {
+		// Named: the first alternative that connected, in the configured order (443 by default).
 		ev["open_ports"] = ports
 		answered = append(answered, fmt.Sprintf("TCP %d on the same server connects (%s)", open[0].Port, millis(open[0].ConnectSeconds)))
 	}
@@ -160,7 +167,7 @@ func timeoutWords(r *srt.Result, where string, tcps []tcp.Result, ic *icmp.Resul
 	}
 	ask := fmt.Sprintf("Ask venue IT to allow outbound UDP %d to %s (SRT)", r.Port, r.Address)
 	if len(answered) > 0 {
-		return fmt.Sprintf("no answer to the SRT handshake from %s (UDP) in %s, while %s: this network drops UDP %d, or the server drops it (nothing may listen there)",
+		return fmt.Sprintf("no answer to the SRT handshake from %s (UDP) in %s, while %s: UDP %d is dropped on the way — by this network's firewall, or by the server's",
 				where, wait, strings.Join(answered, " and "), r.Port),
 			ask + ". If it is allowed, check the port in the URL and that the ingest is up (a server firewall may drop a port nothing listens on). Meanwhile, push over RTMP or RTMPS (TCP) if the provider offers it, or use another uplink (4G/5G)."
 	}

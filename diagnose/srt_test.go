@@ -69,7 +69,7 @@ func TestSRTFindings(t *testing.T) {
 			r.Error, r.RejectReason, r.Detail, r.Phase = srt.Rejected, srt.RejectVersion, "hsv4", srt.PhaseInduction
 		}), code: "srt.rejected", contains: []string{"old SRT handshake (v4"}},
 		{name: "UDP dropped while TCP 443 connects and ICMP answers", r: with(timeout), tcp: open443, icmp: echo, code: "srt.timeout",
-			contains: []string{"no answer to the SRT handshake from 10.0.0.2 port 9000 (UDP) in 2.0 s, while TCP 443 on the same server connects (0.20 ms) and it answers ICMP echo (12.0 ms): this network drops UDP 9000"},
+			contains: []string{"no answer to the SRT handshake from 10.0.0.2 port 9000 (UDP) in 2.0 s, while TCP 443 on the same server connects (0.20 ms) and it answers ICMP echo (12.0 ms): UDP 9000 is dropped on the way — by this network's firewall, or by the server's"},
 			evidence: map[string]any{"open_ports": []int{443}, "icmp_answered": true, "phase": "induction", "packets_sent": 9}},
 		{name: "UDP dropped, ICMP only", r: with(timeout), tcp: closedAll, icmp: echo, code: "srt.timeout",
 			contains: []string{"while it answers ICMP echo"}},
@@ -116,6 +116,21 @@ func TestSRTFindings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSRTReachedNotUnreachable: an ingest that answered the SRT handshake is reached, whatever the
+// TCP alternatives and ICMP say: icmp.unavailable must not claim nothing reaches it.
+func TestSRTReachedNotUnreachable(t *testing.T) {
+	u, _ := ingesturl.Parse("srt://10.0.0.2:9000")
+	in := Input{URL: u}
+	in.Results.TCP = []tcp.Result{{Address: "10.0.0.2", Port: 443, Error: tcp.Timeout, Role: "alternative"}}
+	in.Results.ICMP = &icmp.Result{Address: "10.0.0.2", Sent: 5}
+	in.Results.SRT = &srt.Result{Address: "10.0.0.2", Port: 9000, OK: true, Phase: srt.PhaseConclusion}
+	for _, f := range Findings(in) {
+		if strings.Contains(f.Message, "nothing reaches it") {
+			t.Errorf("got %s: %s; want no claim that nothing reaches an ingest that answered", f.Code, f.Message)
+		}
 	}
 }
 

@@ -98,7 +98,7 @@ func TestIntegrationSRT(t *testing.T) {
 				f := r.finding(t, "srt.timeout")
 				wantEvidence(t, f, "open_ports", []any{80.0, 443.0})
 				wantEvidence(t, f, "phase", "induction")
-				if !strings.Contains(f.Message, "while TCP 80 on the same server connects") || !strings.Contains(f.Remedy, "UDP 9000") {
+				if !strings.Contains(f.Message, "while TCP 443 on the same server connects") || !strings.Contains(f.Remedy, "UDP 9000") {
 					t.Errorf("finding %q → %q: want TCP connecting named, and UDP 9000 in the remedy", f.Message, f.Remedy)
 				}
 				d := time.Duration(r.record(t).DurationSeconds * float64(time.Second))
