@@ -1,4 +1,4 @@
-// Package agent runs the target pipeline — parse the URL, resolve, connect, speak RTMP, diagnose — once for
+// Package agent runs the target pipeline — parse the URL, resolve, connect, speak RTMP or SRT, diagnose — once for
 // `check` and on a schedule for `run`. Both call the same Pipeline.Run.
 package agent
 
@@ -18,6 +18,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
+	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/record"
@@ -34,6 +35,7 @@ const (
 	StageDNS  Stage = "dns"
 	StageTCP  Stage = "tcp"
 	StageRTMP Stage = "rtmp"
+	StageSRT  Stage = "srt"
 	StageDone Stage = "done"
 )
 
@@ -63,6 +65,7 @@ type Pipeline struct {
 	tcp  func(tcp.Config) tcpProbe
 	rtmp func(rtmp.Config) rtmpProbe
 	icmp func(icmp.Config) icmpProbe
+	srt  func(srt.Config) srtProbe
 
 	icmpRaw atomic.Bool // a burst needed the raw socket: try it first from now on
 }
@@ -73,6 +76,10 @@ type icmpProbe interface {
 
 type rtmpProbe interface {
 	Run(context.Context) rtmp.Result
+}
+
+type srtProbe interface {
+	Run(context.Context) srt.Result
 }
 
 type dnsProbe interface {
@@ -241,16 +248,25 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 		res.DNS = &d
 		addrs = pickAddresses(d.Addresses())
 	}
-	// SRT publishes over UDP: a TCP connect to its port would report a firewall that is not there.
-	if len(addrs) == 0 || ctx.Err() != nil || u.Scheme == "srt" {
+	if len(addrs) == 0 || ctx.Err() != nil {
 		return res
 	}
-	p.progress(t.Name, StageTCP)
 	alt := t.AltPorts
 	if alt == nil {
 		alt = tcp.AlternativePorts(u.Port)
 	}
 	ports := append([]int{u.Port}, alt...)
+	// SRT publishes over UDP: a TCP connect to its port would say nothing about it. The SRT
+	// handshake takes its place, and the alternative ports are still connected to: "no SRT
+	// answer while TCP 443 on the same server connects" tells a network that drops UDP from a
+	// server that answers nothing.
+	isSRT := u.Scheme == "srt"
+	if isSRT {
+		ports = alt
+		p.progress(t.Name, StageSRT)
+	} else {
+		p.progress(t.Name, StageTCP)
+	}
 	res.TCP = make([]tcp.Result, len(addrs)*len(ports))
 	// All connects start together: the ingest port and the alternatives are measured at the same
 	// moment, so "1935 timed out while 443 connected" describes one state of the network.
@@ -270,15 +286,31 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 			res.ICMP = &r
 		}()
 	}
+	// The SRT handshake goes to the first address, as an encoder's would; it runs beside the
+	// connects, under the same deadline. A URL whose mode leaves nothing to call (listener,
+	// rendezvous) is the URL doctor's finding, not a probe's.
+	if opts := u.SRT(); isSRT && opts.Mode == "caller" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := p.newSRT(srt.Config{Address: netip.AddrPortFrom(addrs[0], uint16(u.Port)), StreamID: opts.StreamID,
+				Passphrase: opts.Passphrase, KeyLength: opts.KeyLength, Latency: opts.Latency}).Run(tctx)
+			res.SRT = &r
+		}()
+	}
 	for i, a := range addrs {
 		for j, port := range ports {
+			role := roleOf(j)
+			if isSRT {
+				role = "alternative" // the ingest port is UDP: every TCP port is an alternative
+			}
 			wg.Add(1)
 			go func(k int, ap netip.AddrPort, role string) {
 				defer wg.Done()
 				r := p.newTCP(tcp.Config{Address: ap}).Run(tctx)
 				r.Role = role
 				res.TCP[k] = r
-			}(i*len(ports)+j, netip.AddrPortFrom(a, uint16(port)), roleOf(j))
+			}(i*len(ports)+j, netip.AddrPortFrom(a, uint16(port)), role)
 		}
 	}
 	wg.Wait()
@@ -368,6 +400,13 @@ func (p *Pipeline) newTCP(c tcp.Config) tcpProbe {
 		return p.tcp(c)
 	}
 	return tcp.New(c)
+}
+
+func (p *Pipeline) newSRT(c srt.Config) srtProbe {
+	if p.srt != nil {
+		return p.srt(c)
+	}
+	return srt.New(c)
 }
 
 func (p *Pipeline) newICMP(c icmp.Config) icmpProbe {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
+	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 )
 
@@ -23,7 +24,8 @@ type (
 )
 
 // fakePipeline resolves push.example.com to two loopback addresses, connects TCP only where open
-// says so, and records each RTMP probe it is asked to run. Nothing touches the network.
+// says so, records each RTMP probe it is asked to run, and accepts every SRT handshake. Nothing
+// but the ICMP burst touches the network.
 func fakePipeline(open map[netip.AddrPort]bool, got *[]rtmp.Config, deadlines *[]time.Duration) *Pipeline {
 	var mu sync.Mutex
 	return &Pipeline{
@@ -49,6 +51,11 @@ func fakePipeline(open map[netip.AddrPort]bool, got *[]rtmp.Config, deadlines *[
 				d, _ := ctx.Deadline()
 				*deadlines = append(*deadlines, time.Until(d))
 				return rtmp.Result{Probe: "rtmp", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), Level: c.Level, OK: true, Phase: rtmp.PhaseHandshake}
+			})
+		},
+		srt: func(c srt.Config) srtProbe {
+			return runFunc[srt.Result](func(context.Context) srt.Result {
+				return srt.Result{Probe: "srt", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), OK: true, Phase: srt.PhaseConclusion}
 			})
 		},
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
+	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/record"
@@ -46,6 +47,10 @@ func fakeNet(p *Pipeline, calls *atomic.Int32) {
 	p.rtmp = func(c rtmp.Config) rtmpProbe {
 		calls.Add(1)
 		return fakeRun[rtmp.Result]{rtmp.Result{Probe: "rtmp", OK: true, Level: c.Level}}
+	}
+	p.srt = func(c srt.Config) srtProbe {
+		calls.Add(1)
+		return fakeRun[srt.Result]{srt.Result{Probe: "srt", Address: c.Address.Addr().String(), Port: int(c.Address.Port()), OK: true}}
 	}
 }
 
@@ -93,8 +98,8 @@ func TestPipelineURLDoctor(t *testing.T) {
 			now: vecExpiry, want: []string{"url.missing_param", "url.missing_param"}, netCalls: true},
 		{name: "offline: no DNS, no TCP", target: Target{URL: vecURL, SignKeys: []ingesturl.Key{vecKey}}, offline: true,
 			now: vecExpiry.Add(time.Minute), want: []string{"url.txtime_expired"}},
-		{name: "srt: DNS only", target: Target{URL: "srt://push.example.com:9000?streamid=x"},
-			now: vecExpiry, want: []string{"url.scheme_unsupported"}, netCalls: true},
+		{name: "srt: probed, and its stream-id signature checked", target: Target{URL: "srt://push.example.com:9000?streamid=%23!::r=live/test,txSecret=f85a2ab363fe4deaffef9754d79da6fe,txTime=5C271099", SignKeys: []ingesturl.Key{"0123456789abcdef0123456789abcdef"}},
+			now: vecExpiry.Add(-24 * time.Hour), want: []string{"url.txsecret_mismatch"}, netCalls: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,8 +123,8 @@ func TestPipelineURLDoctor(t *testing.T) {
 			if tt.clock != nil && (rec.Results.Clock == nil || stages[0] != StageClock) {
 				t.Errorf("clock: got result %v, stages %v; want the clock measured first", rec.Results.Clock, stages)
 			}
-			if tt.target.URL[:3] == "srt" && len(rec.Results.TCP) != 0 {
-				t.Errorf("srt: got %d TCP results; want none (SRT is UDP)", len(rec.Results.TCP))
+			if tt.target.URL[:3] == "srt" && (rec.Results.SRT == nil || len(rec.Results.TCP) != 2) {
+				t.Errorf("srt: got SRT %v and %d TCP results; want the handshake and TCP to the 2 alternative ports", rec.Results.SRT, len(rec.Results.TCP))
 			}
 		})
 	}

@@ -19,8 +19,13 @@ func TestExampleLoads(t *testing.T) {
 	if c.Agent.ID != "berlin-enc1" || c.Agent.Interval.D() != 30*time.Second || c.Agent.Timeout.D() != 5*time.Second {
 		t.Errorf("got agent %+v; want id berlin-enc1, 30s, 5s", c.Agent)
 	}
-	if len(c.Targets) != 2 || c.Targets[0].Name != "main-ingest" || c.Targets[1].Provider != "mycdn" {
-		t.Errorf("got targets %+v; want main-ingest and backup-ingest (mycdn)", c.Targets)
+	if len(c.Targets) != 3 || c.Targets[0].Name != "main-ingest" || c.Targets[1].Provider != "mycdn" {
+		t.Errorf("got targets %+v; want main-ingest, backup-ingest (mycdn) and srt-ingest", c.Targets)
+	}
+	for _, tg := range c.Targets {
+		if tg.Name == "srt-ingest" && (tg.Parsed == nil || tg.Parsed.SRT().Passphrase == "" || !slices.Equal(tg.AltPorts, []int{443, 80})) {
+			t.Errorf("srt-ingest: got alt_ports %v, parsed %v; want its URL parsed with a passphrase, alt_ports 443 and 80", tg.AltPorts, tg.Parsed != nil)
+		}
 	}
 	if p := c.Profiles()["mycdn"]; !slices.Equal(p.PushSuffixes, []string{".ingest.mycdn.example"}) {
 		t.Errorf("got mycdn profile %+v", p)

@@ -30,7 +30,7 @@ type Input struct {
 	ICMP           ICMPThresholds // zero: the defaults
 }
 
-// Findings diagnoses one target run. The order is the order of the pipeline: URL, clock, DNS, TCP, RTMP, ICMP.
+// Findings diagnoses one target run. The order is the order of the pipeline: URL, clock, DNS, TCP, SRT, RTMP, ICMP.
 func Findings(in Input) []record.Finding {
 	var out []record.Finding
 	if in.URL == nil {
@@ -56,9 +56,12 @@ func Findings(in Input) []record.Finding {
 	if d := in.Results.DNS; d != nil {
 		out = append(out, dnsFindings(d, in.Provider)...)
 	}
-	out = append(out, tcpFindings(in.URL.Port, in.Results.TCP)...)
+	if in.URL.Scheme != "srt" { // srt:// has no TCP ingest port: its TCP connects are alternatives
+		out = append(out, tcpFindings(in.URL.Port, in.Results.TCP)...)
+	}
+	out = append(out, srtFindings(in.Results.SRT, in.Results.TCP, in.Results.ICMP)...)
 	out = append(out, rtmpFindings(in.URL.App, in.Results.RTMP)...)
-	out = append(out, icmpFindings(in.Results.ICMP, in.ICMP, anyConnected(in.Results.TCP))...)
+	out = append(out, icmpFindings(in.Results.ICMP, in.ICMP, anyConnected(in.Results.TCP) || srtReached(in.Results.SRT))...)
 	return likelyCauses(out)
 }
 

@@ -79,7 +79,7 @@ func icmpFindings(r *icmp.Result, th ICMPThresholds, reached bool) []record.Find
 	if r.Received == 0 && !reached {
 		return unavailable(
 			fmt.Sprintf("%s answered none of %d ICMP echoes either: nothing reaches it from this network", r.Address, r.Sent),
-			"See the TCP findings: they say whether a firewall blocks the ingest or the server cannot be reached at all.")
+			"See the TCP or SRT findings: they say whether a firewall blocks the ingest or the server cannot be reached at all.")
 	}
 	if r.Received == 0 {
 		return unavailable(

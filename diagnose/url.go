@@ -43,34 +43,38 @@ func urlFindings(in Input) []record.Finding {
 			ev["param"] = is.Param
 		}
 		switch is.Kind {
+		// A transport ingestprobe cannot probe is never a GO: each of these is an error whose
+		// message says the transport was not checked.
 		case ingesturl.SchemePlayback:
 			add("url.scheme_unsupported", record.Error,
-				"this is a playback URL (HTTP-FLV or HLS), not a publishing URL: nothing can be pushed to it",
+				"this is a playback URL (HTTP-FLV or HLS), not a publishing URL: nothing can be pushed to it, and no publishing transport was checked",
 				"Use the push URL of the push domain, rtmp://<push domain>/<AppName>/<StreamName>?txSecret=…&txTime=…, from the provider's console; playback domains and .flv/.m3u8 URLs only serve viewers.", ev)
 		case ingesturl.SchemeHTTP:
 			add("url.scheme_unsupported", record.Error,
-				scheme+" is not a publishing protocol ingestprobe can check",
-				"Give the rtmp:// or rtmps:// push URL from the provider's console. (WHIP endpoints are not probed.)", ev)
+				scheme+" is not a publishing protocol ingestprobe can check: the transport was not checked",
+				"Give the rtmp://, rtmps:// or srt:// push URL from the provider's console. (WHIP endpoints are not probed.)", ev)
 		case ingesturl.SchemeTRTC, ingesturl.SchemeWebRTC:
-			sev := record.Error
-			if l.ModeDeclared && l.Mode == ingesturl.ModeRTC {
-				sev = record.Warning // the target says it is an RTC pusher: it is the probe that is limited
-			}
+			rtc := l.ModeDeclared && l.Mode == ingesturl.ModeRTC
 			what := "a TRTC (RTC) URL"
 			remedy := "Push trtc:// only from the Tencent SDK's V2TXLivePusher in V2TXLiveMode_RTC, with the LiteAV_All or LiteAV_Enterprise edition: LiteAVSDK_Smart has no TRTC and startPush returns -2. For an RTMP encoder (OBS, ffmpeg, hardware), use the rtmp:// push URL instead."
 			if is.Kind == ingesturl.SchemeWebRTC {
 				what = "a WebRTC (LEB) push URL"
 				remedy = "Push webrtc:// only from a WebRTC pusher (browser, or the Tencent SDK in RTC mode). For an RTMP encoder (OBS, ffmpeg, hardware), use the rtmp:// push URL of the same domain instead."
 			}
-			if sev == record.Error {
+			msg := scheme + " is " + what + ": its transport was not checked — ingestprobe probes only DNS and TCP to its signalling port, not the RTC media path"
+			if rtc {
+				// The target says it is an RTC pusher: the URL is right for it, but a check that
+				// never reached the media path must not read as GO.
+				remedy = "Test this push with the pusher itself (startPush in the Tencent SDK, or the WebRTC pusher) before the show: ingestprobe vouches only for DNS and TCP to the signalling port. To have the network path checked end to end, also configure the domain's rtmp:// push URL as a target."
+			} else {
+				msg += ", and no RTMP encoder can push it"
 				remedy += " If this target is an RTC pusher, declare mode = \"rtc\"."
 			}
-			add("url.scheme_unsupported", sev,
-				scheme+" is "+what+": it cannot be probed over RTMP (ingestprobe checks only DNS and TCP to its signalling port), and no RTMP encoder can push it", remedy, ev)
-		case ingesturl.SchemeSRT:
-			add("url.scheme_unsupported", record.Warning,
-				"srt:// publishes over UDP: ingestprobe checks only that the host resolves, not the SRT path, and does not check the streamid's txSecret/txTime",
-				"To check this ingest end to end, also configure the provider's rtmp:// push URL for the same domain as a target; it runs over the same network path up to the UDP/TCP split.", ev)
+			add("url.scheme_unsupported", record.Error, msg, remedy, ev)
+		case ingesturl.SRTModeNotCaller:
+			add("url.scheme_unsupported", record.Error,
+				"srt:// with mode="+in.URL.SRT().Mode+": the ingest calls the encoder, so there is no listener to probe from here — the transport was not checked",
+				"If the ingest is the SRT listener (the usual case for a push), remove mode= from the URL or set mode=caller. If the ingest really calls the encoder, the venue must let inbound UDP reach the encoder's port: check that with venue IT; ingestprobe cannot.", ev)
 		case ingesturl.ModeMismatch:
 			if l.Mode == ingesturl.ModeRTC {
 				add("url.mode_mismatch", record.Error,
@@ -82,6 +86,10 @@ func urlFindings(in Input) []record.Finding {
 					"Use the rtmp:// push URL with an RTMP pusher, or create the pusher in V2TXLiveMode_RTC (LiteAV_All or LiteAV_Enterprise) and set mode = \"rtc\" on this target.", ev)
 			}
 		case ingesturl.StreamMissing:
+			if l.Scheme == "srt" {
+				add("url.missing_param", record.Error, srtStreamMissing, srtPushRemedy, ev)
+				break
+			}
 			add("url.missing_param", record.Error,
 				"the URL has no stream name: a push URL is "+scheme+"<domain>/<AppName>/<StreamName>?…, and the signature covers StreamName",
 				"Copy the full push URL again from "+tencentConsole+". In OBS the part after the AppName goes into Stream Key, query included.", ev)
@@ -90,7 +98,7 @@ func urlFindings(in Input) []record.Finding {
 				"the URL has a second '?': the stream name or a parameter value contains '?', so what follows is not read as the parameters it looks like",
 				"Stream names must not contain '?', '&' or '#'. Copy the push URL again, or rename the stream to letters, digits, '-' and '_'.", ev)
 		case ingesturl.ParamMissing:
-			add("url.missing_param", record.Error, is.Param+" is missing from the URL", missingRemedy(l, is.Param), ev)
+			add("url.missing_param", record.Error, is.Param+" is missing from "+paramPlace(l, is.Param), missingRemedy(l, is.Param), ev)
 		case ingesturl.ParamDuplicate:
 			ev["count"] = is.Count
 			add("url.missing_param", record.Error,
@@ -124,15 +132,21 @@ func missingRemedy(l *ingesturl.Lint, param string) string {
 	if l.Scheme == "trtc" {
 		return "A TRTC push URL needs sdkappid, userId and usersig: trtc://cloud.tencent.com/push/<streamid>?sdkappid=…&userId=…&usersig=… (userSig is generated by your server from the app's secret key)."
 	}
+	if l.Scheme == "srt" {
+		return srtPushRemedy
+	}
 	return "Signed push URLs carry both txSecret and txTime: copy the full push URL from " + tencentConsole +
 		", or build one with `ingestprobe url sign`. If publishing authentication is off for this domain, set provider = \"generic\" on the target."
 }
 
 func malformed(u *ingesturl.URL, is ingesturl.Issue) (string, string) {
+	if msg, remedy, ok := srtMalformed(is); ok {
+		return msg, remedy
+	}
 	switch is.Param {
 	case ingesturl.ParamTxTime:
 		var v string
-		for _, p := range u.Params() {
+		for _, p := range signedParams(u) {
 			if p.Name == ingesturl.ParamTxTime {
 				v = p.Value // an expiry, not a secret
 			}
@@ -312,7 +326,7 @@ func likelyCauses(fs []record.Finding) []record.Finding {
 		{"url.missing_param", "the URL lacks a required parameter"},
 	}
 	for i := range fs {
-		if fs[i].Code != "rtmp.publish_rejected" {
+		if fs[i].Code != "rtmp.publish_rejected" && fs[i].Code != "srt.rejected" {
 			continue
 		}
 		for _, c := range causes {

@@ -62,6 +62,15 @@ func push(stream, query string) string { return "rtmp://push.example.com/live/" 
 
 func vec() string { return push("test", "txSecret="+vecSecret+"&txTime="+vecTxTime) }
 
+// srtWant are the URL doctor's findings expected of an srt:// URL: srt:// is probed, so none says
+// its transport was not checked.
+func srtWant(ws ...want) []want { return ws }
+
+// srtVec is Tencent's SRT push URL: the signature in the stream id.
+func srtVec(secret, txTime string) string {
+	return "srt://push.example.com:9000?streamid=#!::h=push.example.com,r=live/test,txSecret=" + secret + ",txTime=" + txTime
+}
+
 type want struct {
 	code string
 	sev  record.Severity
@@ -125,15 +134,34 @@ func TestURLFindings(t *testing.T) {
 			[]want{{"url.txsecret_mismatch", record.Error, "stream name"}}},
 
 		{"trtc undeclared", urlCase{url: "trtc://cloud.tencent.com/push/s1?sdkappid=1400188888&userId=A&usersig=abc"},
-			[]want{{"url.scheme_unsupported", record.Error, "cannot be probed over RTMP"}}},
-		{"trtc declared rtc: a warning naming the SDK editions", urlCase{url: "trtc://cloud.tencent.com/push/s1?sdkappid=1400188888&userId=A&usersig=abc", mode: ingesturl.ModeRTC},
-			[]want{{"url.scheme_unsupported", record.Warning, "TRTC (RTC) URL"}}},
+			[]want{{"url.scheme_unsupported", record.Error, "its transport was not checked"}}},
+		// A transport ingestprobe cannot probe is never a GO, even on a target that says it is an
+		// RTC pusher.
+		{"trtc declared rtc: an error all the same, the transport not checked", urlCase{url: "trtc://cloud.tencent.com/push/s1?sdkappid=1400188888&userId=A&usersig=abc", mode: ingesturl.ModeRTC},
+			[]want{{"url.scheme_unsupported", record.Error, "TRTC (RTC) URL: its transport was not checked"}}},
 		{"trtc missing usersig", urlCase{url: "trtc://cloud.tencent.com/push/s1?sdkappid=1400188888&userId=A", mode: ingesturl.ModeRTC},
-			[]want{{"url.scheme_unsupported", record.Warning, "TRTC"}, {"url.missing_param", record.Error, "usersig is missing"}}},
+			[]want{{"url.scheme_unsupported", record.Error, "TRTC"}, {"url.missing_param", record.Error, "usersig is missing"}}},
 		{"webrtc push", urlCase{url: "webrtc://push.example.com/live/test?txSecret=" + vecSecret + "&txTime=" + vecTxTime, keys: []ingesturl.Key{vecKey}},
 			[]want{{"url.scheme_unsupported", record.Error, "WebRTC (LEB)"}}},
-		{"srt", urlCase{url: "srt://push.example.com:9000?streamid=#!::h=push.example.com,r=live/test,txSecret=x,txTime=5C271099"},
-			[]want{{"url.scheme_unsupported", record.Warning, "UDP"}}},
+		{"srt signed right: srt:// is probed, nothing to say", urlCase{url: srtVec(vecSecret, vecTxTime), keys: []ingesturl.Key{vecKey}}, srtWant()},
+		{"srt signed with another key", urlCase{url: srtVec(vecSecret, vecTxTime), keys: []ingesturl.Key{otherKey}},
+			srtWant(want{"url.txsecret_mismatch", record.Error, "txSecret does not match"})},
+		{"srt signed over live/test", urlCase{url: srtVec(ingesturl.TencentSecret(vecKey, "live/test", vecTxTime), vecTxTime), keys: []ingesturl.Key{vecKey}},
+			srtWant(want{"url.txsecret_mismatch", record.Error, "AppName/StreamName"})},
+		{"srt txSecret malformed", urlCase{url: srtVec("x", vecTxTime)},
+			srtWant(want{"url.missing_param", record.Error, "txSecret is not an MD5 digest"})},
+		{"srt txTime decimal", urlCase{url: srtVec(vecSecret, "1546064025")},
+			srtWant(want{"url.missing_param", record.Error, "txTime 1546064025 is decimal Unix seconds"})},
+		{"srt txTime missing", urlCase{url: "srt://push.example.com:9000?streamid=#!::h=push.example.com,r=live/test,txSecret=" + vecSecret},
+			srtWant(want{"url.missing_param", record.Error, "txTime is missing from the URL's stream id"})},
+		{"srt without r=", urlCase{url: "srt://push.example.com:9000?streamid=#!::h=push.example.com,txSecret=" + vecSecret + ",txTime=" + vecTxTime, provider: "tencent"},
+			srtWant(want{"url.missing_param", record.Error, "no r=<AppName>/<StreamName>"})},
+		{"srt expired", urlCase{url: srtVec(vecSecret, vecTxTime), now: vecExpiry.Add(time.Hour)},
+			srtWant(want{"url.txtime_expired", record.Error, "expired 1h00m ago"})},
+		{"srt listener mode: not checked", urlCase{url: "srt://push.example.com:9000?streamid=s&mode=listener"},
+			srtWant(want{"url.scheme_unsupported", record.Error, "mode=listener: the ingest calls the encoder"})},
+		{"srt short passphrase", urlCase{url: "srt://push.example.com:9000?passphrase=short"},
+			srtWant(want{"url.missing_param", record.Error, "10 to 79 characters"})},
 		{"http-flv playback URL", urlCase{url: "http://play.example.com/live/test.flv?txSecret=" + vecSecret + "&txTime=" + vecTxTime},
 			[]want{{"url.scheme_unsupported", record.Error, "playback URL"}}},
 		{"rtc mode, rtmp URL", urlCase{url: vec(), mode: ingesturl.ModeRTC, keys: []ingesturl.Key{vecKey}},

@@ -17,6 +17,8 @@ func FuzzParse(f *testing.F) {
 		"rtmps://[2001:db8::1]:443/live/app2/secretstream",
 		"trtc://cloud.tencent.com/push/streamid?sdkappid=1400188888&userId=A&usersig=xxxx",
 		"srt://push.example.com:9000?streamid=#!::h=push.example.com,r=live/test,txSecret=abcd",
+		"srt://10.0.0.1:10080?streamid=live/feed&passphrase=0123456789&latency=200&pbkeylen=32&x=y",
+		"srt://h:9000/path?streamid=%23!::r=a/b,m=publish&passphrase=short&mode=listener",
 		"http://play.example.com/live/secret.flv?txSecret=abcd&txTime=5C271099",
 		"webrtc://push.example.com/live/a%2Fb?x=%zz",
 		"rtmp://h/live/stream#frag?txSecret=abcd",
@@ -39,18 +41,44 @@ func FuzzParse(f *testing.F) {
 		}
 		r := u.Redacted()
 		public := u.Scheme + "://" + u.Authority() + "/" + u.App
-		if r != public && r != public+"<redacted>" && r != public+"/<redacted>" && r != u.Scheme+"://"+u.Authority()+"/<redacted>" {
-			t.Fatalf("Redacted() = %q; want %q followed by nothing or /<redacted>", r, public)
+		if u.Scheme == "srt" {
+			// srt:// keeps the names of its parameters and the values of its settings (srt.go).
+			public = u.Scheme + "://" + u.Authority()
+			if !strings.HasPrefix(r, public) {
+				t.Fatalf("Redacted() = %q; want it to start with %q", r, public)
+			}
+		} else {
+			if r != public && r != public+"<redacted>" && r != public+"/<redacted>" && r != u.Scheme+"://"+u.Authority()+"/<redacted>" {
+				t.Fatalf("Redacted() = %q; want %q followed by nothing or /<redacted>", r, public)
+			}
+			if u.Stream() == "" && u.RawQuery() == "" && u.App != "" && r != u.Scheme+"://"+u.Authority()+"/<redacted>" {
+				t.Fatalf("Redacted() = %q shows a lone path segment, which may be a stream key", r)
+			}
 		}
-		if u.Stream() == "" && u.RawQuery() == "" && u.App != "" && r != u.Scheme+"://"+u.Authority()+"/<redacted>" {
-			t.Fatalf("Redacted() = %q shows a lone path segment, which may be a stream key", r)
+		secrets := []string{u.Stream(), u.LiteralStream()}
+		if u.Scheme != "srt" {
+			secrets = append(secrets, u.RawQuery()) // srt:// shows its known parameter names
 		}
-		secrets := []string{u.Stream(), u.LiteralStream(), u.RawQuery()}
-		for _, vs := range u.Query() {
-			secrets = append(secrets, vs...)
+		for name, vs := range u.Query() {
+			for _, v := range vs {
+				if u.Scheme == "srt" && srtSafe[strings.ToLower(name)] && safeValue(v) {
+					continue // a setting (latency=200), shown on purpose
+				}
+				secrets = append(secrets, v)
+			}
 		}
 		for _, p := range u.Params() {
+			name := strings.ToLower(p.Name)
+			if u.Scheme == "srt" && !srtSafe[name] && name != ParamStreamID && name != ParamPassphrase {
+				secrets = append(secrets, p.Name) // an unknown name may be a misplaced secret
+			}
+			if u.Scheme == "srt" && srtSafe[name] && safeValue(p.Value) {
+				continue // a setting (latency=200), shown on purpose
+			}
 			secrets = append(secrets, p.Value)
+		}
+		if u.Scheme == "srt" {
+			secrets = append(secrets, u.SRT().StreamID, u.SRT().Passphrase)
 		}
 		for _, v := range secrets {
 			if len(v) > 3 && strings.Contains(r, v) && !strings.Contains(public, v) && !strings.Contains("/<redacted>", v) {

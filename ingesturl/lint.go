@@ -93,7 +93,6 @@ const (
 	SchemeHTTP     IssueKind = "scheme_http"     // another http(s) URL: not a publishing protocol
 	SchemeTRTC     IssueKind = "scheme_trtc"     // trtc://: RTC mode only, and an SDK edition with TRTC
 	SchemeWebRTC   IssueKind = "scheme_webrtc"   // webrtc://: a WebRTC (LEB) push, not for RTMP encoders
-	SchemeSRT      IssueKind = "scheme_srt"      // srt://: UDP; only DNS is probed
 	ModeMismatch   IssueKind = "mode_mismatch"   // declared mode ≠ the scheme's
 	StreamMissing  IssueKind = "stream_missing"  // no app or no stream name in the path
 	ExtraQuestion  IssueKind = "extra_question"  // a second '?': the stream name or a value holds one
@@ -210,9 +209,7 @@ func LintURL(u *URL, o LintOptions) Lint {
 			add(Issue{Kind: SchemeWebRTC})
 		}
 	case "srt":
-		// Tencent's SRT URLs carry the signature inside streamid ("#!::h=…,r=…,txSecret=…"), after a
-		// '#' that URL parsers treat as a fragment: not checked here, and said so.
-		add(Issue{Kind: SchemeSRT})
+		lintSRT(u, o, &l) // srt.go: the signature is inside the stream id
 		return l
 	}
 	if strings.Contains(u.rawQuery, "?") {
@@ -224,8 +221,8 @@ func LintURL(u *URL, o LintOptions) Lint {
 	if u.App == "" || u.stream == "" {
 		add(Issue{Kind: StreamMissing})
 	}
-	secret, okSecret := lintParam(u, ParamTxSecret, &l, checkSecret)
-	txTime, okTime := lintParam(u, ParamTxTime, &l, checkTxTime)
+	secret, okSecret := lintParam(u.Params(), ParamTxSecret, &l, checkSecret)
+	txTime, okTime := lintParam(u.Params(), ParamTxTime, &l, checkTxTime)
 	if okTime {
 		l.TxTime = txTime
 		l.Expires, _ = ParseTxTime(txTime)
@@ -252,11 +249,12 @@ func LintURL(u *URL, o LintOptions) Lint {
 	return l
 }
 
-// lintParam checks that name occurs exactly once and is well-formed, and returns its literal value.
-func lintParam(u *URL, name string, l *Lint, check func(string) string) (string, bool) {
+// lintParam checks that name occurs exactly once among params and is well-formed, and returns its
+// literal value.
+func lintParam(params []Param, name string, l *Lint, check func(string) string) (string, bool) {
 	var values []string
 	var otherCase string
-	for _, p := range u.Params() {
+	for _, p := range params {
 		switch {
 		case p.Name == name:
 			values = append(values, p.Value)

@@ -168,7 +168,7 @@ func TestLintURL(t *testing.T) {
 		{name: "https hls playback URL", url: "https://play.example.com/live/test.m3u8", issues: []Issue{{Kind: SchemePlayback}}},
 		{name: "other http URL", url: "https://push.example.com/whip/endpoint", issues: []Issue{{Kind: SchemeHTTP}}},
 		{name: "srt", url: "srt://push.example.com:9000?streamid=#!::h=push.example.com,r=live/test,txSecret=x,txTime=5C271099",
-			opts: LintOptions{Signed: true}, issues: []Issue{{Kind: SchemeSRT}}},
+			opts: LintOptions{Signed: true}, issues: []Issue{{Kind: ParamMalformed, Param: ParamTxSecret, Reason: ReasonNotHex}}, expires: true},
 		{name: "rtmps fine", url: "rtmps://push.example.com:443/live/test?" + vecQuery(),
 			opts: LintOptions{Signed: true, Keys: []Key{vecKey}}, sig: SigOK, expires: true},
 	}

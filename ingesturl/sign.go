@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,9 +36,9 @@ func SignTencent(r SignRequest) (string, error) {
 		r.App = "live"
 	}
 	switch r.Scheme {
-	case "rtmp", "rtmps", "webrtc":
+	case "rtmp", "rtmps", "webrtc", "srt":
 	default:
-		return "", fmt.Errorf("%w: scheme %q: want rtmp, rtmps or webrtc", ErrSign, truncate(r.Scheme, 16))
+		return "", fmt.Errorf("%w: scheme %q: want rtmp, rtmps, webrtc or srt", ErrSign, truncate(r.Scheme, 16))
 	}
 	host := r.Domain
 	if h, p, ok := strings.Cut(r.Domain, ":"); ok {
@@ -64,6 +65,15 @@ func SignTencent(r SignRequest) (string, error) {
 		return "", fmt.Errorf("%w: expiry out of txTime's range (1970–2106)", ErrSign)
 	}
 	txTime := FormatTxTime(r.Expires)
+	if r.Scheme == "srt" {
+		// Tencent's SRT push: the signature, over the same StreamName, inside the stream id.
+		authority := strings.ToLower(r.Domain)
+		if !strings.Contains(authority, ":") {
+			authority += ":" + strconv.Itoa(defaultPorts["srt"])
+		}
+		return fmt.Sprintf("srt://%s?%s=#!::h=%s,r=%s/%s,%s=%s,%s=%s", authority, ParamStreamID, strings.ToLower(host), r.App, r.Stream,
+			ParamTxSecret, TencentSecret(r.Key, r.Stream, txTime), ParamTxTime, txTime), nil
+	}
 	return fmt.Sprintf("%s://%s/%s/%s?%s=%s&%s=%s", r.Scheme, strings.ToLower(r.Domain), r.App, r.Stream,
 		ParamTxSecret, TencentSecret(r.Key, r.Stream, txTime), ParamTxTime, txTime), nil
 }

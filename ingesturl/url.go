@@ -70,7 +70,7 @@ func Parse(s string) (*URL, error) {
 	if strings.ContainsAny(s, " \t\r\n") {
 		return nil, invalid("contains white space")
 	}
-	u, err := url.Parse(scheme + "://" + rest)
+	u, err := url.Parse(scheme + "://" + srtQueryHash(scheme, rest))
 	if err != nil {
 		// url.Error repeats the whole input; keep only the reason.
 		var ue *url.Error
@@ -199,7 +199,11 @@ func (u *URL) TCURL() string { return u.Scheme + "://" + u.Authority() + "/" + u
 // Redacted is the URL with the stream name and query replaced: rtmp://host/app/<redacted>.
 // A path of one segment is redacted too: it is the application or, as often, a stream key pasted
 // where the application goes (rtmp://a.rtmp.youtube.com/KEY), and nothing tells the two apart.
+// For srt://, the stream id, the passphrase and any unknown parameter are redacted (srt.go).
 func (u *URL) Redacted() string {
+	if u.Scheme == "srt" {
+		return u.srtRedacted() // srt://host:port?streamid=<redacted>&…
+	}
 	s := u.Scheme + "://" + u.Authority() + "/" + u.App
 	if u.stream == "" && u.rawQuery == "" && u.App != "" {
 		return u.Scheme + "://" + u.Authority() + "/<redacted>"

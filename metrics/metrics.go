@@ -57,8 +57,8 @@ var help = map[string]string{
 	mLastRun:     "Unix time the target's last run started.",
 	mRunDuration: "Wall time of the target's last run, all probes included.",
 	mInterval:    "The target's probe interval; alert when last_run is older than a few of these.",
-	mSuccess:     "1 when the probe succeeded in the last run (dns: resolved; tcp: the ingest port connected on some address; rtmp: reached its level).",
-	mDuration:    "Duration of a probe phase in the last run (dns lookup; tcp connect to the ingest port; rtmp tls, handshake, rtmp_connect, create_stream, publish).",
+	mSuccess:     "1 when the probe succeeded in the last run (dns: resolved; tcp: the ingest port connected on some address; rtmp: reached its level; srt: the listener accepted the handshake).",
+	mDuration:    "Duration of a probe phase in the last run (dns lookup; tcp connect to the ingest port; rtmp tls, handshake, rtmp_connect, create_stream, publish; srt induction, conclusion).",
 	mPortOpen:    "1 when the port connected on some address of the target in the last run.",
 	mFinding:     "1 for each finding of the target's last run, by code and severity.",
 	mFindings:    "Number of findings of the target's last run, by severity.",
@@ -113,13 +113,34 @@ func TargetSamples(rec record.Record, interval time.Duration) []Sample {
 				connect[c.Port] = c.ConnectSeconds
 			}
 		}
-		ingest := rec.Results.TCP[0].Port
-		add(mSuccess, b2f(open[ingest]), Label{"probe", "tcp"})
-		if open[ingest] {
-			add(mDuration, connect[ingest], Label{"phase", "connect"}, Label{"probe", "tcp"})
+		// The tcp probe's success is the ingest port's. An srt:// target has none (its port is UDP;
+		// every TCP port is an alternative): it has no tcp success series.
+		ingest, hasIngest := rec.Results.TCP[0].Port, rec.Results.TCP[0].Role == ""
+		for _, c := range rec.Results.TCP {
+			if c.Role == "ingest" {
+				ingest, hasIngest = c.Port, true
+				break
+			}
+		}
+		if hasIngest {
+			add(mSuccess, b2f(open[ingest]), Label{"probe", "tcp"})
+			if open[ingest] {
+				add(mDuration, connect[ingest], Label{"phase", "connect"}, Label{"probe", "tcp"})
+			}
 		}
 		for _, p := range ports {
 			add(mPortOpen, b2f(open[p]), Label{"port", strconv.Itoa(p)})
+		}
+	}
+	if r := rec.Results.SRT; r != nil {
+		add(mSuccess, b2f(r.OK), Label{"probe", "srt"})
+		for _, ph := range []struct {
+			name string
+			s    float64
+		}{{"induction", r.InductionSeconds}, {"conclusion", r.ConclusionSeconds}} {
+			if ph.s > 0 {
+				add(mDuration, ph.s, Label{"phase", ph.name}, Label{"probe", "srt"})
+			}
 		}
 	}
 	if r := rec.Results.RTMP; r != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
+	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/record"
 )
@@ -44,6 +45,18 @@ func sampleRecords() []record.Record {
 			Results: record.Results{TCP: []tcp.Result{
 				{Probe: "tcp", Address: "192.0.2.2", Port: 1935, Role: "ingest", OK: true, ConnectSeconds: 0.0021},
 			}, RTMP: &rtmp.Result{Probe: "rtmp", OK: true, Level: rtmp.LevelHandshake, HandshakeSeconds: 0.0012}}},
+		// An SRT target whose passphrase is wrong: the ingest port is UDP, so the TCP connects are
+		// all alternatives and there is no tcp success series; the stream id and passphrase are
+		// nowhere (the result holds neither).
+		{Agent: "enc1", Target: "srt-feed", Time: t0, DurationSeconds: 0.006, Verdict: record.NoGo, Labels: map[string]string{"venue": "berlin"},
+			Findings: []record.Finding{{Code: "srt.rejected", Severity: record.Error}},
+			Results: record.Results{
+				TCP: []tcp.Result{
+					{Probe: "tcp", Address: "192.0.2.3", Port: 443, Role: "alternative", OK: true, ConnectSeconds: 0.0011},
+					{Probe: "tcp", Address: "192.0.2.3", Port: 80, Role: "alternative", Error: tcp.Refused, ConnectSeconds: 0.0009},
+				},
+				SRT: &srt.Result{Probe: "srt", Address: "192.0.2.3", Port: 9000, Phase: srt.PhaseConclusion, Error: srt.Rejected,
+					RejectReason: srt.RejectBadSecret, RejectCode: 10, RTTSeconds: 0.0004, InductionSeconds: 0.0004, ConclusionSeconds: 0.0051}}},
 	}
 }
 
@@ -65,7 +78,7 @@ func scrape(t *testing.T) string {
 func serveSamples(t *testing.T) *httptest.Server {
 	t.Helper()
 	m := New("v1.0.0", "abc123", prometheus.Labels{"agent": "enc1"})
-	m.SetTargets(map[string]time.Duration{"main": 30 * time.Second, "backup": 30 * time.Second})
+	m.SetTargets(map[string]time.Duration{"main": 30 * time.Second, "backup": 30 * time.Second, "srt-feed": 30 * time.Second})
 	for _, r := range sampleRecords() {
 		m.Observe(r)
 	}

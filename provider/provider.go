@@ -88,7 +88,7 @@ func Resolve(name string, u *ingesturl.URL, profiles map[string]Profile) (Profil
 	}
 	if u != nil {
 		q := u.Query()
-		if q.Has("txSecret") || q.Has("txTime") {
+		if q.Has("txSecret") || q.Has("txTime") || u.SRTSigned() { // srt://: in the stream id
 			return profiles[Tencent], true
 		}
 		best, bestLen := Profile{}, 0

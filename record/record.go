@@ -14,6 +14,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
+	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 )
 
@@ -79,6 +80,7 @@ type Results struct {
 	Clock *clock.Result   // the clock reference, when one is configured
 	DNS   *dns.Result
 	TCP   []tcp.Result
+	SRT   *srt.Result // srt:// targets: the SRT handshake, beside the TCP connects to the alternative ports
 	RTMP  *rtmp.Result
 	ICMP  *icmp.Result // nil when icmp = false, or no address was resolved
 }
@@ -97,6 +99,9 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	}
 	for i := range r.TCP {
 		list = append(list, &r.TCP[i])
+	}
+	if r.SRT != nil {
+		list = append(list, r.SRT)
 	}
 	if r.RTMP != nil {
 		list = append(list, r.RTMP)
@@ -141,6 +146,11 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 				return err
 			}
 			r.TCP = append(r.TCP, t)
+		case "srt":
+			r.SRT = new(srt.Result)
+			if err := json.Unmarshal(raw, r.SRT); err != nil {
+				return err
+			}
 		case "rtmp":
 			r.RTMP = new(rtmp.Result)
 			if err := json.Unmarshal(raw, r.RTMP); err != nil {

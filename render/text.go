@@ -11,6 +11,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
+	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/record"
 )
 
@@ -91,6 +92,11 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 			step(len(d.A)+len(d.AAAA) > 0, false, "dns", fmt.Sprintf("%s → %s  %s(%s via %s)%s",
 				strings.Join(chain, " → "), strings.Join(addrs, ", "), c.dim, ms(d.DurationSeconds), d.Resolver, c.reset))
 		}
+	}
+	// An srt:// target's handshake is its ingest step: it comes before the TCP connects, which
+	// for SRT are all to alternative ports.
+	if x := r.Results.SRT; x != nil && x.Error != srt.Canceled {
+		step(x.OK, false, "srt", srtStep(x, c))
 	}
 	for _, t := range r.Results.TCP {
 		where := fmt.Sprintf("%s port %d", t.Address, t.Port)
@@ -186,6 +192,70 @@ func rtmpStep(x *rtmp.Result, c palette) string {
 		if p.s > 0 {
 			times = append(times, p.name+" "+ms(p.s))
 		}
+	}
+	if len(times) == 0 {
+		return head
+	}
+	return fmt.Sprintf("%s  %s(%s)%s", head, c.dim, strings.Join(times, ", "), c.reset)
+}
+
+// srtStep is the SRT line: what the handshake reached, what was sent (never the values), and the
+// round trip. It avoids the handshake's own jargon (induction, conclusion): the finding below
+// explains a failure in words.
+func srtStep(x *srt.Result, c palette) string {
+	where := fmt.Sprintf("%s port %d (UDP)", x.Address, x.Port)
+	if strings.Contains(x.Address, ":") {
+		where = fmt.Sprintf("[%s] port %d (UDP)", x.Address, x.Port)
+	}
+	var times []string
+	if x.RTTSeconds > 0 {
+		times = append(times, "rtt "+ms(x.RTTSeconds))
+	}
+	if hs := x.InductionSeconds + x.ConclusionSeconds; x.ConclusionSeconds > 0 {
+		times = append(times, "handshake "+ms(hs))
+	}
+	var head string
+	switch x.Error {
+	case srt.OK:
+		var what []string
+		if x.PeerVersion != "" {
+			what = append(what, "listener SRT "+x.PeerVersion)
+		}
+		if x.Encrypted {
+			what = append(what, fmt.Sprintf("AES-%d, passphrase accepted", x.KeyLength*8))
+		} else {
+			what = append(what, "not encrypted")
+		}
+		if x.StreamID {
+			what = append(what, "stream id accepted")
+		}
+		if x.LatencySeconds > 0 {
+			what = append(what, fmt.Sprintf("latency %.0f ms", x.LatencySeconds*1000))
+		}
+		head = fmt.Sprintf("handshake with %s ok: %s", where, strings.Join(what, ", "))
+	case srt.Rejected:
+		why := string(x.RejectReason)
+		if sym := x.RejectReason.Symbol(); sym != "" {
+			why = sym
+		}
+		if x.KMState != "" && x.RejectCode == 0 {
+			why += " (key material " + x.KMState + ")"
+		}
+		head = fmt.Sprintf("%s rejected the connection: %s", where, why)
+	case srt.Timeout:
+		if x.Phase == srt.PhaseConclusion {
+			head = fmt.Sprintf("%s answered the first handshake packet, not the second, in %s", where, ms(x.ElapsedSeconds))
+		} else {
+			head = fmt.Sprintf("%s: no answer to the handshake in %s (%d packets sent)", where, ms(x.ElapsedSeconds), x.Sends)
+		}
+	case srt.Refused:
+		head = fmt.Sprintf("%s: ICMP port unreachable (%s) after %s", where, x.Errno, ms(x.ElapsedSeconds))
+	default:
+		why := string(x.Error)
+		if x.Errno != "" {
+			why += " (" + x.Errno + ")"
+		}
+		head = fmt.Sprintf("%s: %s after %s", where, why, ms(x.ElapsedSeconds))
 	}
 	if len(times) == 0 {
 		return head

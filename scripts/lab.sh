@@ -3,7 +3,7 @@
 #
 #   scripts/lab.sh up                       build a lab and leave it running
 #   scripts/lab.sh check URL [FLAGS…]       build ingestprobe and run `check URL` from the venue
-#   scripts/lab.sh firewall [RULE…]         e.g. drop:1935, reset:all, prohibit:1935, drop:dns; none = open
+#   scripts/lab.sh firewall [RULE…]         e.g. drop:1935, reset:all, prohibit:1935, drop:dns, drop:udp/9000; none = open
 #   scripts/lab.sh shell                    a shell in the venue namespace
 #   scripts/lab.sh status                   list the labs on this host
 #   scripts/lab.sh down                     remove the lab (and any leftovers)

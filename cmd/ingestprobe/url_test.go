@@ -118,7 +118,8 @@ func TestURLSignThenCheck(t *testing.T) {
 		{"no key: the signature is not judged", []string{signed}, "", 0, "go", nil},
 		{"declared rtc", []string{signed, "--mode", "rtc"}, "", 1, "no-go", []string{"url.mode_mismatch"}},
 		{"trtc URL", []string{"trtc://cloud.tencent.com/push/s1?sdkappid=1400188888&userId=A&usersig=abc"}, "", 1, "no-go", []string{"url.scheme_unsupported"}},
-		{"trtc URL, declared rtc", []string{"trtc://cloud.tencent.com/push/s1?sdkappid=1400188888&userId=A&usersig=abc", "--mode", "rtc"}, "", 0, "warn", []string{"url.scheme_unsupported"}},
+		// Its transport was not checked: never a GO, whatever the target declares.
+		{"trtc URL, declared rtc", []string{"trtc://cloud.tencent.com/push/s1?sdkappid=1400188888&userId=A&usersig=abc", "--mode", "rtc"}, "", 1, "no-go", []string{"url.scheme_unsupported"}},
 		{"unparsable", []string{"rtmp//push.example.com/live/x"}, "", 1, "no-go", []string{"url.invalid"}},
 	}
 	for _, tt := range tests {

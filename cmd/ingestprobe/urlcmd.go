@@ -189,7 +189,7 @@ func cmdURLSign(e env, args []string) (int, error) {
 	stream := fs.String("stream", "", "the StreamName (required)")
 	keyFile := fs.String("key-file", "", "the push domain's signing key, in a file (\"-\" = standard input) (required)")
 	valid := fs.Duration("valid", 24*time.Hour, "how long the URL stays valid from now")
-	scheme := fs.String("scheme", "rtmp", "rtmp, rtmps or webrtc")
+	scheme := fs.String("scheme", "rtmp", "rtmp, rtmps, webrtc or srt (the signature in the stream id)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return exitUsage, err

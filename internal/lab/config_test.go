@@ -18,6 +18,11 @@ func TestParseRule(t *testing.T) {
 		{in: "reset:all", want: ResetIngest()},
 		{in: "prohibit:all", want: ProhibitIngest()},
 		{in: "drop:dns", want: DropDNS()},
+		{in: "drop:udp/9000", want: DropUDPPort(9000)},
+		{in: "reset:udp/10080", want: ResetUDPPort(10080)},
+		{in: "prohibit:udp/9000", want: ProhibitUDPPort(9000)},
+		{in: "drop:udp/0", wantErr: "is not a port"},
+		{in: "drop:tcp/9000", wantErr: "is not a port"},
 		{in: "drop", wantErr: "want ACTION:WHAT"},
 		{in: "block:1935", wantErr: "is not drop, reset or prohibit"},
 		{in: "drop:0", wantErr: "is not a port"},
@@ -57,7 +62,10 @@ func TestNftRuleset(t *testing.T) {
 		{"drop all", []Rule{DropIngest()}, []string{"ip daddr 10.231.2.10 drop"}, []string{"dport"}},
 		{"reset all is tcp only", []Rule{ResetIngest()}, []string{"ip daddr 10.231.2.10 meta l4proto tcp reject with tcp reset"}, nil},
 		{"drop dns, udp and tcp", []Rule{DropDNS()}, []string{"ip daddr 10.231.2.53 udp dport 53 drop", "ip daddr 10.231.2.53 tcp dport 53 drop"}, nil},
-		{"reset dns is port-unreachable for udp", []Rule{{Reset, ResolverAddr, 53}}, []string{"udp dport 53 reject with icmpx type port-unreachable", "tcp dport 53 reject with tcp reset"}, nil},
+		{"drop a udp port", []Rule{DropUDPPort(9000)}, []string{"ip daddr 10.231.2.10 udp dport 9000 drop"}, []string{"tcp"}},
+		{"reset a udp port is port-unreachable", []Rule{ResetUDPPort(9000)}, []string{"ip daddr 10.231.2.10 udp dport 9000 reject with icmpx type port-unreachable"}, []string{"tcp"}},
+		{"prohibit a udp port", []Rule{ProhibitUDPPort(9000)}, []string{"ip daddr 10.231.2.10 udp dport 9000 reject with icmpx type admin-prohibited"}, nil},
+		{"reset dns is port-unreachable for udp", []Rule{{Action: Reset, To: ResolverAddr, Port: 53}}, []string{"udp dport 53 reject with icmpx type port-unreachable", "tcp dport 53 reject with tcp reset"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

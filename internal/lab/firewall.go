@@ -27,31 +27,43 @@ type Rule struct {
 	Action Action
 	To     netip.Addr // IngestAddr or ResolverAddr
 	Port   int        // 0 = every port and protocol
+	UDP    bool       // Port is a UDP port of the ingest (SRT); otherwise TCP
 }
 
 // Firewall rules for the common scenarios.
-func DropPort(port int) Rule     { return Rule{Drop, IngestAddr, port} }
-func ResetPort(port int) Rule    { return Rule{Reset, IngestAddr, port} }
-func ProhibitPort(port int) Rule { return Rule{Prohibit, IngestAddr, port} }
-func DropIngest() Rule           { return Rule{Drop, IngestAddr, 0} }
-func ResetIngest() Rule          { return Rule{Reset, IngestAddr, 0} }
-func ProhibitIngest() Rule       { return Rule{Prohibit, IngestAddr, 0} }
-func DropDNS() Rule              { return Rule{Drop, ResolverAddr, 53} }
+func DropPort(port int) Rule     { return Rule{Action: Drop, To: IngestAddr, Port: port} }
+func ResetPort(port int) Rule    { return Rule{Action: Reset, To: IngestAddr, Port: port} }
+func ProhibitPort(port int) Rule { return Rule{Action: Prohibit, To: IngestAddr, Port: port} }
+func DropIngest() Rule           { return Rule{Action: Drop, To: IngestAddr} }
+func ResetIngest() Rule          { return Rule{Action: Reset, To: IngestAddr} }
+func ProhibitIngest() Rule       { return Rule{Action: Prohibit, To: IngestAddr} }
+func DropDNS() Rule              { return Rule{Action: Drop, To: ResolverAddr, Port: 53} }
 
-// String is the rule in ParseRule's syntax: "drop:1935", "reset:all", "drop:dns".
+// DropUDPPort and its kin act on a UDP port of the ingest (SRT): a drop is silence, a reset is
+// ICMP port unreachable (as from a port nothing listens on), prohibit is ICMP admin-prohibited.
+func DropUDPPort(port int) Rule  { return Rule{Action: Drop, To: IngestAddr, Port: port, UDP: true} }
+func ResetUDPPort(port int) Rule { return Rule{Action: Reset, To: IngestAddr, Port: port, UDP: true} }
+func ProhibitUDPPort(port int) Rule {
+	return Rule{Action: Prohibit, To: IngestAddr, Port: port, UDP: true}
+}
+
+// String is the rule in ParseRule's syntax: "drop:1935", "drop:udp/9000", "reset:all", "drop:dns".
 func (r Rule) String() string {
 	what := "all"
 	switch {
 	case r.To == ResolverAddr:
 		what = "dns"
+	case r.Port != 0 && r.UDP:
+		what = "udp/" + strconv.Itoa(r.Port)
 	case r.Port != 0:
 		what = strconv.Itoa(r.Port)
 	}
 	return string(r.Action) + ":" + what
 }
 
-// ParseRule reads ACTION:WHAT, where ACTION is drop, reset or prohibit and WHAT is a port of the
-// ingest, "all" (every port of the ingest) or "dns" (the resolver's port 53, UDP and TCP).
+// ParseRule reads ACTION:WHAT, where ACTION is drop, reset or prohibit and WHAT is a TCP port of
+// the ingest, udp/PORT (a UDP port of the ingest), "all" (every port of the ingest) or "dns" (the
+// resolver's port 53, UDP and TCP).
 func ParseRule(s string) (Rule, error) {
 	act, what, ok := strings.Cut(s, ":")
 	if !ok {
@@ -68,11 +80,12 @@ func ParseRule(s string) (Rule, error) {
 	case "dns":
 		r.To, r.Port = ResolverAddr, 53
 	default:
-		p, err := strconv.Atoi(what)
+		port, udp := strings.CutPrefix(what, "udp/")
+		p, err := strconv.Atoi(port)
 		if err != nil || p < 1 || p > 65535 {
-			return Rule{}, fmt.Errorf("lab: rule %q: %q is not a port, \"all\" or \"dns\"", s, what)
+			return Rule{}, fmt.Errorf("lab: rule %q: %q is not a port, udp/PORT, \"all\" or \"dns\"", s, what)
 		}
-		r.Port = p
+		r.Port, r.UDP = p, udp
 	}
 	return r, nil
 }
@@ -93,6 +106,12 @@ func (r Rule) nft() []string {
 		return []string{dst + " " + verdict}
 	}
 	port := strconv.Itoa(r.Port)
+	if r.UDP {
+		if r.Action == Reset {
+			verdict = "reject with icmpx type port-unreachable"
+		}
+		return []string{dst + " udp dport " + port + " " + verdict}
+	}
 	if r.To == ResolverAddr {
 		udp := verdict
 		if r.Action == Reset {

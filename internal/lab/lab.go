@@ -244,6 +244,11 @@ func (l *Lab) VenueCommand(ctx context.Context, name string, args ...string) *ex
 	return exec.CommandContext(ctx, l.tools.IP, append([]string{"netns", "exec", l.Venue, name}, args...)...)
 }
 
+// ServerPrefix is the command prefix that runs a program in the server namespace, beside nginx and
+// dnsmasq (a test's own listener, such as srt-live-transmit on IngestAddr). Whatever it runs is
+// killed by PID when the lab closes, if its test has not stopped it.
+func (l *Lab) ServerPrefix() []string { return []string{l.tools.IP, "netns", "exec", l.Server} }
+
 // EnterHint tells a person how to use a kept lab.
 func (l *Lab) EnterHint() string {
 	return fmt.Sprintf(`lab %[1]s is up (state in %[2]s)

@@ -55,6 +55,30 @@ func TestIntegrationLab(t *testing.T) {
 		})
 	}
 
+	// UDP rules (SRT), seen from the venue by a datagram to a port nothing listens on: open, the
+	// server's kernel answers port unreachable; a drop is silence; a reset is port unreachable
+	// from the router; prohibit is admin-prohibited.
+	for _, tt := range []struct {
+		name  string
+		rules []Rule
+		want  error
+	}{
+		{"udp open: the server says port unreachable", nil, syscall.ECONNREFUSED},
+		{"udp drop is silence", []Rule{DropUDPPort(9000)}, errTimeout},
+		{"udp reset is port unreachable", []Rule{ResetUDPPort(9000)}, syscall.ECONNREFUSED},
+		{"udp prohibit is unreachable", []Rule{ProhibitUDPPort(9000)}, syscall.EHOSTUNREACH},
+		{"a udp rule leaves tcp alone", []Rule{DropPort(9000)}, syscall.ECONNREFUSED},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := l.SetFirewall(ctx, tt.rules...); err != nil {
+				t.Fatal(err)
+			}
+			if err := udpFromVenue(l, to(9000)); !sameError(err, tt.want) {
+				t.Errorf("datagram to udp/9000 with %v: got %v; want %v", tt.rules, err, tt.want)
+			}
+		})
+	}
+
 	t.Run("dns", func(t *testing.T) {
 		if err := l.SetFirewall(ctx); err != nil {
 			t.Fatal(err)
@@ -93,6 +117,24 @@ func TestIntegrationLab(t *testing.T) {
 		if want := "nameserver " + ResolverAddr.String(); !strings.Contains(string(out), want) {
 			t.Errorf("venue resolv.conf: got %q; want a line %q", out, want)
 		}
+	})
+}
+
+// udpFromVenue sends one datagram to ap from the venue on a connected UDP socket and reads for
+// 300 ms: the read returns the ICMP error the datagram met, or times out.
+func udpFromVenue(l *Lab, ap netip.AddrPort) error {
+	return l.Do(l.Venue, func() error {
+		c, err := net.Dial("udp", ap.String())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("ping")); err != nil {
+			return err
+		}
+		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		_, err = c.Read(make([]byte, 64))
+		return err
 	})
 }
 

@@ -23,7 +23,8 @@ const usage = `Usage: labctl COMMAND
   status              list the labs on this host
   venue               print the venue namespace of the newest kept lab
   firewall [RULE …]   replace the newest kept lab's firewall; no RULE = open
-                      RULE: drop|reset|prohibit : PORT|all|dns   e.g. drop:1935 reset:all drop:dns
+                      RULE: drop|reset|prohibit : PORT|udp/PORT|all|dns
+                      e.g. drop:1935 reset:all drop:dns drop:udp/9000
 
 Set LAB_ID to pick a lab other than the newest kept one. Needs root.
 `
