@@ -4,8 +4,13 @@
 package dns
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -14,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	mdns "github.com/miekg/dns"
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // Class is the bounded reason a lookup failed. It is safe as a metric label.
@@ -48,7 +53,7 @@ type Config struct {
 type Probe struct {
 	cfg        Config
 	resolvConf string
-	exchange   func(ctx context.Context, c *mdns.Client, m *mdns.Msg, server string) (*mdns.Msg, error)
+	exchange   exchangeFunc
 	osResolver *net.Resolver
 	now        func() time.Time
 }
@@ -58,10 +63,7 @@ func New(cfg Config) *Probe {
 	return &Probe{
 		cfg:        cfg,
 		resolvConf: ResolvConf,
-		exchange: func(ctx context.Context, c *mdns.Client, m *mdns.Msg, server string) (*mdns.Msg, error) {
-			r, _, err := c.ExchangeContext(ctx, m, server)
-			return r, err
-		},
+		exchange:   exchange,
 		osResolver: net.DefaultResolver,
 		now:        time.Now,
 	}
@@ -97,10 +99,8 @@ func (p *Probe) Run(ctx context.Context) Result {
 	r := Result{Probe: "dns", Host: strings.TrimSuffix(strings.ToLower(p.cfg.Host), ".")}
 	servers := p.cfg.Servers
 	if len(servers) == 0 {
-		if cc, err := mdns.ClientConfigFromFile(p.resolvConf); err == nil && len(cc.Servers) > 0 {
-			for _, s := range cc.Servers {
-				servers = append(servers, net.JoinHostPort(s, cc.Port))
-			}
+		for _, s := range resolvConfServers(p.resolvConf) {
+			servers = append(servers, net.JoinHostPort(s, "53"))
 		}
 	}
 	if len(servers) == 0 {
@@ -113,7 +113,7 @@ func (p *Probe) Run(ctx context.Context) Result {
 }
 
 type answer struct {
-	msg    *mdns.Msg
+	msg    *dnsmessage.Message
 	server string
 	err    error
 }
@@ -122,8 +122,8 @@ func (p *Probe) runServers(ctx context.Context, servers []string, r *Result) {
 	var wg sync.WaitGroup
 	var a, aaaa answer
 	wg.Add(2)
-	go func() { defer wg.Done(); a = p.query(ctx, servers, mdns.Fqdn(r.Host), mdns.TypeA) }()
-	go func() { defer wg.Done(); aaaa = p.query(ctx, servers, mdns.Fqdn(r.Host), mdns.TypeAAAA) }()
+	go func() { defer wg.Done(); a = p.query(ctx, servers, fqdn(r.Host), dnsmessage.TypeA) }()
+	go func() { defer wg.Done(); aaaa = p.query(ctx, servers, fqdn(r.Host), dnsmessage.TypeAAAA) }()
 	wg.Wait()
 
 	if a.err != nil && aaaa.err != nil {
@@ -136,14 +136,14 @@ func (p *Probe) runServers(ctx context.Context, servers []string, r *Result) {
 		main = aaaa
 	}
 	r.Resolver = main.server
-	r.Rcode = mdns.RcodeToString[main.msg.Rcode]
-	switch main.msg.Rcode {
-	case mdns.RcodeSuccess:
-	case mdns.RcodeNameError:
+	r.Rcode = rcodeName(main.msg.RCode)
+	switch main.msg.RCode {
+	case dnsmessage.RCodeSuccess:
+	case dnsmessage.RCodeNameError:
 		r.Error = NXDomain
-	case mdns.RcodeServerFailure:
+	case dnsmessage.RCodeServerFailure:
 		r.Error = ServFail
-	case mdns.RcodeRefused:
+	case dnsmessage.RCodeRefused:
 		r.Error = Refused
 	default:
 		r.Error = Other
@@ -151,14 +151,14 @@ func (p *Probe) runServers(ctx context.Context, servers []string, r *Result) {
 	chain, final := cnameChain(r.Host, main.msg)
 	// A resolver that returns the chain but not the final records (some forwarders do) gets the
 	// final name asked directly, a bounded number of times.
-	for hop := 0; r.Error == OK && hop < maxChain && final != r.Host && len(addrs(final, a.msg, mdns.TypeA))+len(addrs(final, aaaa.msg, mdns.TypeAAAA)) == 0; hop++ {
+	for hop := 0; r.Error == OK && hop < maxChain && final != r.Host && len(addrs(final, a.msg, dnsmessage.TypeA))+len(addrs(final, aaaa.msg, dnsmessage.TypeAAAA)) == 0; hop++ {
 		var a2, aaaa2 answer
 		wg.Add(2)
-		go func() { defer wg.Done(); a2 = p.query(ctx, servers, mdns.Fqdn(final), mdns.TypeA) }()
-		go func() { defer wg.Done(); aaaa2 = p.query(ctx, servers, mdns.Fqdn(final), mdns.TypeAAAA) }()
+		go func() { defer wg.Done(); a2 = p.query(ctx, servers, fqdn(final), dnsmessage.TypeA) }()
+		go func() { defer wg.Done(); aaaa2 = p.query(ctx, servers, fqdn(final), dnsmessage.TypeAAAA) }()
 		wg.Wait()
-		if a2.err != nil || a2.msg.Rcode != mdns.RcodeSuccess {
-			if a2.err == nil && a2.msg.Rcode == mdns.RcodeNameError {
+		if a2.err != nil || a2.msg.RCode != dnsmessage.RCodeSuccess {
+			if a2.err == nil && a2.msg.RCode == dnsmessage.RCodeNameError {
 				r.Error, r.Rcode = NXDomain, "NXDOMAIN"
 			}
 			break
@@ -174,8 +174,8 @@ func (p *Probe) runServers(ctx context.Context, servers []string, r *Result) {
 		}
 	}
 	r.CNAME = chain
-	r.A = addrs(final, a.msg, mdns.TypeA)
-	r.AAAA = addrs(final, aaaa.msg, mdns.TypeAAAA)
+	r.A = addrs(final, a.msg, dnsmessage.TypeA)
+	r.AAAA = addrs(final, aaaa.msg, dnsmessage.TypeAAAA)
 }
 
 // attemptsPerServer: a UDP query or its answer can be lost; like glibc's resolver we send it again
@@ -184,15 +184,16 @@ const attemptsPerServer = 2
 
 // query asks each server in turn until one gives an authoritative-enough answer. Each server gets an
 // equal share of the time left, so one dead resolver cannot eat the whole budget. The context's
-// deadline bounds every attempt (miekg/dns's own 2 s default would otherwise cut a longer one short).
-func (p *Probe) query(ctx context.Context, servers []string, name string, qtype uint16) answer {
-	m := new(mdns.Msg)
-	m.SetQuestion(name, qtype)
-	m.RecursionDesired = true
+// deadline bounds every attempt.
+func (p *Probe) query(ctx context.Context, servers []string, name string, qtype dnsmessage.Type) answer {
+	q, err := newQuery(name, qtype)
+	if err != nil {
+		return answer{err: err}
+	}
 	var last answer
 	for i, server := range servers {
 		for attempt := 0; attempt < attemptsPerServer; attempt++ {
-			timeout := 2 * time.Second // without a deadline: miekg/dns's default per attempt
+			timeout := defaultAttemptTimeout
 			if dl, ok := ctx.Deadline(); ok {
 				left := (len(servers)-i)*attemptsPerServer - attempt
 				timeout = time.Until(dl) / time.Duration(left)
@@ -201,14 +202,13 @@ func (p *Probe) query(ctx context.Context, servers []string, name string, qtype 
 				break
 			}
 			actx, cancel := context.WithTimeout(ctx, timeout)
-			c := &mdns.Client{Net: "udp", Timeout: timeout}
-			resp, err := p.exchange(actx, c, m, server)
+			resp, err := p.exchange(actx, "udp", q, server)
 			if err == nil && resp.Truncated {
-				resp, err = p.exchange(actx, &mdns.Client{Net: "tcp", Timeout: timeout}, m, server)
+				resp, err = p.exchange(actx, "tcp", q, server)
 			}
 			cancel()
 			last = answer{msg: resp, server: server, err: err}
-			if err == nil && resp.Rcode != mdns.RcodeServerFailure && resp.Rcode != mdns.RcodeRefused {
+			if err == nil && resp.RCode != dnsmessage.RCodeServerFailure && resp.RCode != dnsmessage.RCodeRefused {
 				return last
 			}
 			if ctx.Err() != nil {
@@ -225,18 +225,151 @@ func (p *Probe) query(ctx context.Context, servers []string, name string, qtype 
 	return last
 }
 
+// defaultAttemptTimeout bounds an attempt when the context has no deadline (the pipeline always sets
+// one): 2 s, what miekg/dns, which the probe used before, waited by default.
+const defaultAttemptTimeout = 2 * time.Second
+
+// newQuery is a recursive query for name (fully qualified) and qtype, class IN, with a random id.
+func newQuery(name string, qtype dnsmessage.Type) (*dnsmessage.Message, error) {
+	n, err := dnsmessage.NewName(name)
+	if err != nil {
+		return nil, fmt.Errorf("dns: name %q: %w", name, err)
+	}
+	return &dnsmessage.Message{
+		Header:    dnsmessage.Header{ID: uint16(rand.Uint32()), RecursionDesired: true},
+		Questions: []dnsmessage.Question{{Name: n, Type: qtype, Class: dnsmessage.ClassINET}},
+	}, nil
+}
+
+// exchangeFunc sends q over network ("udp" or "tcp") to server and returns the answer; the seam
+// of the tests.
+type exchangeFunc func(ctx context.Context, network string, q *dnsmessage.Message, server string) (*dnsmessage.Message, error)
+
+// maxUDPAnswer is the read buffer for an answer over UDP. The query has no EDNS0, so a compliant
+// server answers in at most 512 bytes; a larger buffer keeps a non-compliant answer whole.
+const maxUDPAnswer = 4096
+
+// exchange sends q and reads its answer, bounded by ctx. Over UDP, answers with another id (late
+// answers to an earlier attempt) are skipped; over TCP the message has its 2-byte length prefix.
+func exchange(ctx context.Context, network string, q *dnsmessage.Message, server string) (*dnsmessage.Message, error) {
+	wire, err := q.Pack()
+	if err != nil {
+		return nil, fmt.Errorf("dns: pack: %w", err)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, server)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	// Cancellation without a deadline: unblock the read.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	wrap := func(err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	if network == "tcp" {
+		buf := make([]byte, 2+len(wire))
+		binary.BigEndian.PutUint16(buf, uint16(len(wire)))
+		copy(buf[2:], wire)
+		if _, err := conn.Write(buf); err != nil {
+			return nil, wrap(err)
+		}
+		br := bufio.NewReader(conn)
+		var l [2]byte
+		if _, err := io.ReadFull(br, l[:]); err != nil {
+			return nil, wrap(err)
+		}
+		b := make([]byte, binary.BigEndian.Uint16(l[:]))
+		if _, err := io.ReadFull(br, b); err != nil {
+			return nil, wrap(err)
+		}
+		return parseAnswer(b, q.Header.ID)
+	}
+	if _, err := conn.Write(wire); err != nil {
+		return nil, wrap(err)
+	}
+	b := make([]byte, maxUDPAnswer)
+	for {
+		n, err := conn.Read(b)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		m, err := parseAnswer(b[:n], q.Header.ID)
+		if errors.Is(err, errID) {
+			continue
+		}
+		return m, err
+	}
+}
+
+var errID = errors.New("dns: answer id does not match the query")
+
+func parseAnswer(b []byte, id uint16) (*dnsmessage.Message, error) {
+	var m dnsmessage.Message
+	if err := m.Unpack(b); err != nil {
+		return nil, fmt.Errorf("dns: answer: %w", err)
+	}
+	if m.ID != id {
+		return nil, errID
+	}
+	return &m, nil
+}
+
+// rcodeNames are the rcodes a header without EDNS0 can carry, named as resolvers and dig name them.
+var rcodeNames = [...]string{"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI"}
+
+func rcodeName(c dnsmessage.RCode) string {
+	if int(c) < len(rcodeNames) {
+		return rcodeNames[c]
+	}
+	return ""
+}
+
+// fqdn adds the trailing dot.
+func fqdn(name string) string {
+	if strings.HasSuffix(name, ".") {
+		return name
+	}
+	return name + "."
+}
+
+// resolvConfServers reads the nameserver lines of a resolv.conf; nil when it cannot be read.
+func resolvConfServers(path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fs := strings.Fields(sc.Text()); len(fs) > 1 && fs[0] == "nameserver" {
+			out = append(out, fs[1])
+		}
+	}
+	return out
+}
+
 // cnameChain follows CNAME records from name through msg's answer section.
-func cnameChain(name string, msg *mdns.Msg) (chain []string, final string) {
+func cnameChain(name string, msg *dnsmessage.Message) (chain []string, final string) {
 	if msg == nil {
 		return nil, name
 	}
 	next := map[string]string{}
-	for _, rr := range msg.Answer {
-		if c, ok := rr.(*mdns.CNAME); ok {
-			next[strings.ToLower(c.Hdr.Name)] = strings.ToLower(c.Target)
+	for _, rr := range msg.Answers {
+		if c, ok := rr.Body.(*dnsmessage.CNAMEResource); ok {
+			next[strings.ToLower(rr.Header.Name.String())] = strings.ToLower(c.CNAME.String())
 		}
 	}
-	cur := mdns.Fqdn(name)
+	cur := fqdn(name)
 	for i := 0; i < maxChain; i++ {
 		t, ok := next[cur]
 		if !ok {
@@ -248,23 +381,23 @@ func cnameChain(name string, msg *mdns.Msg) (chain []string, final string) {
 	return chain, strings.TrimSuffix(cur, ".")
 }
 
-func addrs(owner string, msg *mdns.Msg, qtype uint16) []string {
+func addrs(owner string, msg *dnsmessage.Message, qtype dnsmessage.Type) []string {
 	if msg == nil {
 		return nil
 	}
 	var out []string
-	for _, rr := range msg.Answer {
-		if !strings.EqualFold(strings.TrimSuffix(rr.Header().Name, "."), owner) {
+	for _, rr := range msg.Answers {
+		if !strings.EqualFold(strings.TrimSuffix(rr.Header.Name.String(), "."), owner) {
 			continue
 		}
-		switch v := rr.(type) {
-		case *mdns.A:
-			if qtype == mdns.TypeA {
-				out = append(out, v.A.String())
+		switch v := rr.Body.(type) {
+		case *dnsmessage.AResource:
+			if qtype == dnsmessage.TypeA {
+				out = append(out, net.IP(v.A[:]).String())
 			}
-		case *mdns.AAAA:
-			if qtype == mdns.TypeAAAA {
-				out = append(out, v.AAAA.String())
+		case *dnsmessage.AAAAResource:
+			if qtype == dnsmessage.TypeAAAA {
+				out = append(out, net.IP(v.AAAA[:]).String())
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 	"go.uber.org/goleak"
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -220,9 +221,9 @@ func TestResolvConfAndOSFallback(t *testing.T) {
 	p.resolvConf = conf
 	// resolv.conf has no port syntax; point the probe's exchange at the fake's port instead.
 	inner := p.exchange
-	p.exchange = func(ctx context.Context, c *mdns.Client, m *mdns.Msg, server string) (*mdns.Msg, error) {
+	p.exchange = func(ctx context.Context, network string, q *dnsmessage.Message, server string) (*dnsmessage.Message, error) {
 		h, _, _ := net.SplitHostPort(server)
-		return inner(ctx, c, m, net.JoinHostPort(h, port))
+		return inner(ctx, network, q, net.JoinHostPort(h, port))
 	}
 	r := p.Run(t.Context())
 	if r.Resolver != net.JoinHostPort(host, "53") || !slices.Equal(r.A, []string{"192.0.2.20"}) {
@@ -254,17 +255,19 @@ func TestRetryAfterLoss(t *testing.T) {
 	seen := map[uint16]int{}
 	var timeouts []time.Duration
 	inner := p.exchange
-	p.exchange = func(ctx context.Context, c *mdns.Client, m *mdns.Msg, server string) (*mdns.Msg, error) {
+	p.exchange = func(ctx context.Context, network string, q *dnsmessage.Message, server string) (*dnsmessage.Message, error) {
 		mu.Lock()
-		seen[m.Question[0].Qtype]++
-		first := seen[m.Question[0].Qtype] == 1
-		timeouts = append(timeouts, c.Timeout)
+		seen[uint16(q.Questions[0].Type)]++
+		first := seen[uint16(q.Questions[0].Type)] == 1
+		if dl, ok := ctx.Deadline(); ok {
+			timeouts = append(timeouts, time.Until(dl))
+		}
 		mu.Unlock()
 		if first { // lost: wait out the attempt like a real client would
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}
-		return inner(ctx, c, m, server)
+		return inner(ctx, network, q, server)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
 	defer cancel()
@@ -273,8 +276,53 @@ func TestRetryAfterLoss(t *testing.T) {
 		t.Errorf("got %q %v; want the answer of the second attempt", r.Error, r.A)
 	}
 	for _, to := range timeouts {
-		if to <= 2*time.Second-100*time.Millisecond || to > 4*time.Second {
-			t.Errorf("attempt timeout %s; want about half of the 4s deadline (not miekg's 2s default cap)", to)
+		if to <= 2*time.Second-200*time.Millisecond || to > 4*time.Second {
+			t.Errorf("attempt timeout %s; want about half of the 4s deadline (not a 2s default cap)", to)
 		}
+	}
+}
+
+// TestStaleAnswerSkipped: over UDP an answer whose id is not the query's (a late answer to an
+// earlier attempt, or a spoof) is skipped, and the right one read after it.
+func TestStaleAnswerSkipped(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b := make([]byte, 512)
+		for {
+			n, from, err := pc.ReadFrom(b)
+			if err != nil {
+				return
+			}
+			req := new(mdns.Msg)
+			if req.Unpack(b[:n]) != nil {
+				continue
+			}
+			reply := func(id uint16, a string) {
+				m := new(mdns.Msg)
+				m.SetReply(req)
+				m.Id = id
+				q := req.Question[0]
+				if q.Qtype == mdns.TypeA {
+					m.Answer = append(m.Answer, &mdns.A{Hdr: mdns.RR_Header{Name: q.Name, Rrtype: mdns.TypeA, Class: mdns.ClassINET, Ttl: 60}, A: net.ParseIP(a)})
+				}
+				w, _ := m.Pack()
+				pc.WriteTo(w, from)
+			}
+			reply(req.Id+1, "192.0.2.66") // stale
+			reply(req.Id, "192.0.2.20")
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); <-done })
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	r := New(Config{Host: "plain.example.com", Servers: []string{pc.LocalAddr().String()}}).Run(ctx)
+	if r.Error != OK || !slices.Equal(r.A, []string{"192.0.2.20"}) {
+		t.Errorf("got %q %v; want the answer with the query's id, 192.0.2.20", r.Error, r.A)
 	}
 }
