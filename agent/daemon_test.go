@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -31,7 +30,7 @@ func testDaemon(t *testing.T, text string) (*Daemon, *observer.ObservedLogs, cha
 	core, logs := observer.New(zap.InfoLevel)
 	loaded := make(chan string, 4)
 	d := &Daemon{ConfigPath: p, Log: zap.New(core), Stdout: io.Discard,
-		Metrics: metrics.New("test", "test", prometheus.Labels{"agent": "a1"}),
+		Metrics: metrics.New("test", "test", map[string]string{"agent": "a1"}),
 		Loaded:  func(c *config.Config) { loaded <- c.Targets[0].Name }}
 	return d, logs, loaded
 }

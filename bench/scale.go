@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/ingestprobe/ingestprobe/agent"
@@ -129,7 +128,7 @@ func runScale(ctx context.Context, job scaleJob) (Scale, error) {
 	d := &agent.Daemon{
 		Log:     zap.NewNop(),
 		Stdout:  io.Discard, // stdout carries the result to the parent
-		Metrics: metrics.New("bench", "bench", prometheus.Labels{"agent": cfg.Agent.ID}),
+		Metrics: metrics.New("bench", "bench", map[string]string{"agent": cfg.Agent.ID}),
 		Lag: func(_ string, lag time.Duration) {
 			mu.Lock()
 			lags = append(lags, float64(lag)/float64(time.Millisecond))

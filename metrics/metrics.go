@@ -11,9 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/ingestprobe/ingestprobe/record"
 )
 
@@ -191,55 +188,63 @@ func b2f(b bool) float64 {
 }
 
 // Metrics holds the agent's own series: build info and, per sink, queue, sent, retries, dropped and
-// last success. One registry serves /metrics and the remote write of self-metrics.
+// last success; with them go the Go runtime's and the process's. /metrics and the remote write of
+// self-metrics both read them with Families.
 type Metrics struct {
-	Registry    *prometheus.Registry
-	Queue       *prometheus.GaugeVec
-	Sent        *prometheus.CounterVec
-	Retries     *prometheus.CounterVec
-	Dropped     *prometheus.CounterVec
-	LastSuccess *prometheus.GaugeVec
-	Runs        *prometheus.CounterVec
+	Queue       *Vec
+	Sent        *Vec
+	Retries     *Vec
+	Dropped     *Vec
+	LastSuccess *Vec
+	Runs        *Vec
+
+	buildInfo *Vec
+	goRuntime *goMetrics
 
 	mu        sync.Mutex
 	intervals map[string]time.Duration
 	latest    map[string]record.Record
 }
 
-// New registers the self-metrics.
-func New(version, commit string, constLabels prometheus.Labels) *Metrics {
-	reg := prometheus.NewRegistry()
-	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+// New makes the self-metrics; constLabels (the agent id) go on each of the agent's own series.
+func New(version, commit string, constLabels map[string]string) *Metrics {
+	var cl []Label
+	for k, v := range constLabels {
+		cl = append(cl, Label{k, v})
+	}
+	sortLabels(cl)
 	m := &Metrics{
-		Registry: reg,
-		Queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ingestprobe_reporter_queue_results", ConstLabels: constLabels,
-			Help: "Records spooled and not yet acknowledged by the sink."}, []string{"sink"}),
-		Sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ingestprobe_reporter_sent_total", ConstLabels: constLabels,
-			Help: "Records the sink delivered and the collector acknowledged."}, []string{"sink"}),
-		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ingestprobe_reporter_retries_total", ConstLabels: constLabels,
-			Help: "Delivery attempts that failed and will be retried."}, []string{"sink"}),
-		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ingestprobe_reporter_dropped_total", ConstLabels: constLabels,
-			Help: "Records dropped before delivery: the spool's size or age bound was reached, or the collector rejected them as invalid."}, []string{"sink"}),
-		LastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ingestprobe_reporter_last_success_timestamp_seconds", ConstLabels: constLabels,
-			Help: "Unix time of the sink's last successful delivery."}, []string{"sink"}),
-		Runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ingestprobe_target_runs_total", ConstLabels: constLabels,
-			Help: "Target runs completed, by verdict."}, []string{"target", "verdict"}),
+		Queue: newVec(typeGauge, "ingestprobe_reporter_queue_results",
+			"Records spooled and not yet acknowledged by the sink.", cl, "sink"),
+		Sent: newVec(typeCounter, "ingestprobe_reporter_sent_total",
+			"Records the sink delivered and the collector acknowledged.", cl, "sink"),
+		Retries: newVec(typeCounter, "ingestprobe_reporter_retries_total",
+			"Delivery attempts that failed and will be retried.", cl, "sink"),
+		Dropped: newVec(typeCounter, "ingestprobe_reporter_dropped_total",
+			"Records dropped before delivery: the spool's size or age bound was reached, or the collector rejected them as invalid.", cl, "sink"),
+		LastSuccess: newVec(typeGauge, "ingestprobe_reporter_last_success_timestamp_seconds",
+			"Unix time of the sink's last successful delivery.", cl, "sink"),
+		Runs: newVec(typeCounter, "ingestprobe_target_runs_total",
+			"Target runs completed, by verdict.", cl, "target", "verdict"),
+		buildInfo: newVec(typeGauge, "ingestprobe_build_info",
+			"Build of the running agent; always 1.", cl, "version", "commit", "goversion"),
+		goRuntime: newGoMetrics(),
 		intervals: map[string]time.Duration{},
 		latest:    map[string]record.Record{},
 	}
-	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ingestprobe_build_info", ConstLabels: constLabels,
-		Help: "Build of the running agent; always 1."}, []string{"version", "commit", "goversion"})
-	bi.WithLabelValues(version, commit, runtime.Version()).Set(1)
-	f(m.Queue)
-	f(m.Sent)
-	f(m.Retries)
-	f(m.Dropped)
-	f(m.LastSuccess)
-	f(m.Runs)
-	f(bi)
-	f(collectors.NewGoCollector())
-	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.buildInfo.WithLabelValues(version, commit, runtime.Version()).Set(1)
 	return m
+}
+
+// Families returns the agent's own series, the Go runtime's and the process's, as a scrape reads
+// them (the targets' series are LatestSamples).
+func (m *Metrics) Families() []Family {
+	var out []Family
+	for _, v := range []*Vec{m.Queue, m.Sent, m.Retries, m.Dropped, m.LastSuccess, m.Runs, m.buildInfo} {
+		out = append(out, v.family())
+	}
+	out = append(out, m.goRuntime.families()...)
+	return append(out, processFamilies()...)
 }
 
 // SetTargets tells the metrics which targets exist and their intervals; series of targets no longer
@@ -282,6 +287,16 @@ func (m *Metrics) LatestSamples() []Sample {
 	var out []Sample
 	for _, n := range names {
 		out = append(out, TargetSamples(m.latest[n], m.intervals[n])...)
+	}
+	return out
+}
+
+// SelfSamples turns the agent's own families into samples, as a scrape of them would read them (a
+// summary's quantiles, _sum and _count are already samples of their own).
+func SelfSamples(fams []Family) []Sample {
+	var out []Sample
+	for _, f := range fams {
+		out = append(out, f.Samples...)
 	}
 	return out
 }

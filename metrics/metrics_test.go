@@ -4,16 +4,18 @@ import (
 	"bytes"
 	"compress/gzip"
 	"flag"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
@@ -77,7 +79,7 @@ func scrape(t *testing.T) string {
 // serveSamples serves Handler with the sample records observed.
 func serveSamples(t *testing.T) *httptest.Server {
 	t.Helper()
-	m := New("v1.0.0", "abc123", prometheus.Labels{"agent": "enc1"})
+	m := New("v1.0.0", "abc123", map[string]string{"agent": "enc1"})
 	m.SetTargets(map[string]time.Duration{"main": 30 * time.Second, "backup": 30 * time.Second, "srt-feed": 30 * time.Second})
 	for _, r := range sampleRecords() {
 		m.Observe(r)
@@ -193,5 +195,116 @@ func TestMetricCatalogue(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out.String())
+	}
+}
+
+// TestRuntimeFamilies: /metrics carries the Go runtime's and the process's series under the names
+// and types client_golang's collectors gave them (dashboards and rules written for those keep
+// working), with the agent's own.
+func TestRuntimeFamilies(t *testing.T) {
+	p := serveSamples(t)
+	resp, err := http.Get(p.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type %q; want the text format 0.0.4", ct)
+	}
+	want := map[string]string{
+		"go_gc_duration_seconds": "summary", "go_gc_gogc_percent": "gauge", "go_gc_gomemlimit_bytes": "gauge",
+		"go_goroutines": "gauge", "go_info": "gauge", "go_memstats_alloc_bytes": "gauge",
+		"go_memstats_alloc_bytes_total": "counter", "go_memstats_buck_hash_sys_bytes": "gauge",
+		"go_memstats_frees_total": "counter", "go_memstats_gc_sys_bytes": "gauge", "go_memstats_heap_alloc_bytes": "gauge",
+		"go_memstats_heap_idle_bytes": "gauge", "go_memstats_heap_inuse_bytes": "gauge", "go_memstats_heap_objects": "gauge",
+		"go_memstats_heap_released_bytes": "gauge", "go_memstats_heap_sys_bytes": "gauge",
+		"go_memstats_last_gc_time_seconds": "gauge", "go_memstats_mallocs_total": "counter",
+		"go_memstats_mcache_inuse_bytes": "gauge", "go_memstats_mcache_sys_bytes": "gauge",
+		"go_memstats_mspan_inuse_bytes": "gauge", "go_memstats_mspan_sys_bytes": "gauge", "go_memstats_next_gc_bytes": "gauge",
+		"go_memstats_other_sys_bytes": "gauge", "go_memstats_stack_inuse_bytes": "gauge", "go_memstats_stack_sys_bytes": "gauge",
+		"go_memstats_sys_bytes": "gauge", "go_sched_gomaxprocs_threads": "gauge", "go_threads": "gauge",
+		"ingestprobe_build_info": "gauge",
+	}
+	if runtime.GOOS == "linux" {
+		for n, typ := range map[string]string{"process_cpu_seconds_total": "counter", "process_max_fds": "gauge",
+			"process_network_receive_bytes_total": "counter", "process_network_transmit_bytes_total": "counter",
+			"process_open_fds": "gauge", "process_resident_memory_bytes": "gauge", "process_start_time_seconds": "gauge",
+			"process_virtual_memory_bytes": "gauge", "process_virtual_memory_max_bytes": "gauge"} {
+			want[n] = typ
+		}
+	}
+	got := map[string]string{}
+	var order []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			name, typ, _ := strings.Cut(rest, " ")
+			got[name] = typ
+			order = append(order, name)
+		}
+	}
+	for n, typ := range want {
+		if got[n] != typ {
+			t.Errorf("family %s: type %q; want %q", n, got[n], typ)
+		}
+	}
+	if !slices.IsSorted(order) {
+		t.Errorf("families not sorted by name: %v", order)
+	}
+	for _, s := range []string{`go_gc_duration_seconds{quantile="0.5"} `, "go_gc_duration_seconds_count ", `go_info{version="go`,
+		`ingestprobe_build_info{agent="enc1",commit="abc123",goversion="go`} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("no %q in the scrape", s)
+		}
+	}
+}
+
+// TestWriteExposition: label values and help are escaped as the text format wants, values formatted as
+// Prometheus's own encoder does, series sorted by label values, empty families left out.
+func TestWriteExposition(t *testing.T) {
+	fams := []Family{
+		{Name: "b", Help: "two\nlines \\ here", Type: typeCounter, Samples: []Sample{
+			{Name: "b", Labels: []Label{{"k", "z"}}, Value: 1e21},
+			{Name: "b", Labels: []Label{{"k", "a\"q\\\n"}}, Value: math.Inf(+1)},
+		}},
+		{Name: "a", Help: "h", Type: typeGauge, Samples: []Sample{{Name: "a", Value: 0.1}}},
+		{Name: "empty", Help: "h", Type: typeGauge},
+	}
+	var buf bytes.Buffer
+	if err := writeText(&buf, fams); err != nil {
+		t.Fatal(err)
+	}
+	want := "# HELP a h\n# TYPE a gauge\na 0.1\n" +
+		"# HELP b two\\nlines \\\\ here\n# TYPE b counter\nb{k=\"a\\\"q\\\\\\n\"} +Inf\nb{k=\"z\"} 1e+21\n"
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+// TestSelfSamples: the agent's own families become samples as a scrape reads them: counters and
+// gauges with their constant labels, a summary as quantiles, _sum and _count.
+func TestSelfSamples(t *testing.T) {
+	c := newVec(typeCounter, "c_total", "h", nil, "sink")
+	c.WithLabelValues("a").Add(3)
+	g := newVec(typeGauge, "g", "h", []Label{{"agent", "enc1"}})
+	g.WithLabelValues().Set(-2)
+	sum := Family{Name: "s", Type: typeSummary, Samples: []Sample{
+		{Name: "s", Labels: []Label{{"quantile", "0.5"}}, Value: 4}, {Name: "s_sum", Value: 4}, {Name: "s_count", Value: 1}}}
+	got := SelfSamples([]Family{c.family(), g.family(), sum})
+	var lines []string
+	for _, x := range got {
+		var ls []string
+		for _, l := range x.Labels {
+			ls = append(ls, l.Name+"="+l.Value)
+		}
+		lines = append(lines, fmt.Sprintf("%s{%s} %v", x.Name, strings.Join(ls, ","), x.Value))
+	}
+	want := []string{
+		"c_total{sink=a} 3",
+		"g{agent=enc1} -2",
+		"s{quantile=0.5} 4", "s_sum{} 4", "s_count{} 1",
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -24,7 +24,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ingestprobe/ingestprobe/diagnose"
@@ -184,20 +183,16 @@ func emitted(t *testing.T) map[string]map[string]bool {
 			add(s.Name, names)
 		}
 	}
-	m := metrics.New("v", "c", prometheus.Labels{"agent": "enc1"})
+	m := metrics.New("v", "c", map[string]string{"agent": "enc1"})
 	m.Dropped.WithLabelValues("remote_write").Add(1)
 	m.Queue.WithLabelValues("remote_write").Set(1)
-	fams, err := m.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		for _, mt := range f.GetMetric() {
+	for _, f := range m.Families() {
+		for _, s := range f.Samples {
 			var names []string
-			for _, l := range mt.GetLabel() {
-				names = append(names, l.GetName())
+			for _, l := range s.Labels {
+				names = append(names, l.Name)
 			}
-			add(f.GetName(), names)
+			add(s.Name, names)
 		}
 	}
 	return out

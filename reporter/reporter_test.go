@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/ingestprobe/ingestprobe/internal/duration"
@@ -103,11 +102,11 @@ func TestBuild(t *testing.T) {
 		t.Error("remote write receiver: got no request")
 	}
 	for _, s := range []string{"collector", "prom"} {
-		if got := testutil.ToFloat64(m.Sent.WithLabelValues(s)); got != 3 {
+		if got := m.Sent.WithLabelValues(s).Get(); got != 3 {
 			t.Errorf("%s: sent %v; want 3", s, got)
 		}
 	}
-	if got := testutil.ToFloat64(m.Runs.WithLabelValues("main", "go")); got != 3 {
+	if got := m.Runs.WithLabelValues("main", "go").Get(); got != 3 {
 		t.Errorf("target runs counted: got %v; want 3", got)
 	}
 }

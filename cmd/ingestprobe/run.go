@@ -6,7 +6,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/ingestprobe/ingestprobe/agent"
@@ -59,7 +58,7 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 func newDaemon(e env, cfgPath string, log *zap.Logger, cfg *config.Config) *agent.Daemon {
 	setAgentGC(e.getenv)
 	return &agent.Daemon{ConfigPath: cfgPath, Log: log, Stdout: e.stdout,
-		Metrics: metrics.New(version, commit, prometheus.Labels{"agent": cfg.Agent.ID})}
+		Metrics: metrics.New(version, commit, map[string]string{"agent": cfg.Agent.ID})}
 }
 
 // reloadOnHUP turns SIGHUP into reload requests for agent.Daemon.Run until ctx ends: one pending

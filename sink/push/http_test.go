@@ -27,8 +27,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/ingestprobe/ingestprobe/internal/duration"
 	"github.com/ingestprobe/ingestprobe/record"
 	"github.com/ingestprobe/ingestprobe/sink"
@@ -166,7 +164,7 @@ func TestHTTPBatchesGzipNDJSONWithToken(t *testing.T) {
 	if rig.sent() != 7 || rig.queue() != 0 || rig.retries() != 0 {
 		t.Errorf("sent, queue, retries: got %v, %v, %v; want 7, 0, 0", rig.sent(), rig.queue(), rig.retries())
 	}
-	if ls := testutil.ToFloat64(rig.m.LastSuccess.WithLabelValues(rig.name)); time.Since(time.Unix(int64(ls), 0)) > time.Minute {
+	if ls := rig.m.LastSuccess.WithLabelValues(rig.name).Get(); time.Since(time.Unix(int64(ls), 0)) > time.Minute {
 		t.Errorf("last success: got %v; want about now", ls)
 	}
 	dmu.Lock()

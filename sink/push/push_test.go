@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -117,10 +116,10 @@ func (r *pushRig) start(s pushSink) {
 	})
 }
 
-func (r *pushRig) sent() float64    { return testutil.ToFloat64(r.m.Sent.WithLabelValues(r.name)) }
-func (r *pushRig) retries() float64 { return testutil.ToFloat64(r.m.Retries.WithLabelValues(r.name)) }
-func (r *pushRig) dropped() float64 { return testutil.ToFloat64(r.m.Dropped.WithLabelValues(r.name)) }
-func (r *pushRig) queue() float64   { return testutil.ToFloat64(r.m.Queue.WithLabelValues(r.name)) }
+func (r *pushRig) sent() float64    { return r.m.Sent.WithLabelValues(r.name).Get() }
+func (r *pushRig) retries() float64 { return r.m.Retries.WithLabelValues(r.name).Get() }
+func (r *pushRig) dropped() float64 { return r.m.Dropped.WithLabelValues(r.name).Get() }
+func (r *pushRig) queue() float64   { return r.m.Queue.WithLabelValues(r.name).Get() }
 
 // noSecretInLogs fails when any log entry (message or field) holds secret.
 func (r *pushRig) noSecretInLogs(secret string) {

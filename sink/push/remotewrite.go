@@ -97,12 +97,8 @@ func (r *RemoteWrite) Close(ctx context.Context) error { return r.p.Close(ctx) }
 
 func (r *RemoteWrite) send(ctx context.Context, batch []spool.Record) (pushAttempt, error) {
 	var a pushAttempt
-	req, next, bad, err := r.build(batch, r.p.now())
+	req, next, bad := r.build(batch, r.p.now())
 	r.next, a.bad = next, bad
-	if err != nil {
-		// The self-metrics are a bonus: the records still go.
-		r.p.log.Debug("self-metrics not gathered completely", zap.Error(err))
-	}
 	if len(req.series) == 0 {
 		a.nothing = true
 		return a, nil
@@ -160,7 +156,7 @@ func (r *RemoteWrite) settle() {
 // build turns a batch into one write request: each record's samples, zeros for findings that
 // cleared, and the agent's own series at now. It returns the finding state after the batch and how
 // many records were not decodable.
-func (r *RemoteWrite) build(batch []spool.Record, now time.Time) (*writeRequest, map[string]map[string][]metrics.Label, int, error) {
+func (r *RemoteWrite) build(batch []spool.Record, now time.Time) (*writeRequest, map[string]map[string][]metrics.Label, int) {
 	next := make(map[string]map[string][]metrics.Label, len(r.active))
 	for t, s := range r.active {
 		next[t] = s
@@ -189,9 +185,8 @@ func (r *RemoteWrite) build(batch []spool.Record, now time.Time) (*writeRequest,
 		next[rec.Target] = findings
 	}
 	var self []metrics.Sample
-	var err error
 	if r.lastSelfAt.IsZero() || now.Sub(r.lastSelfAt) >= selfMetricsEvery {
-		self, err = metrics.Gather(r.m.Registry)
+		self = metrics.SelfSamples(r.m.Families())
 		r.lastSelfAt = now
 	}
 	if len(self) > 0 {
@@ -204,7 +199,7 @@ func (r *RemoteWrite) build(batch []spool.Record, now time.Time) (*writeRequest,
 		}
 	}
 	w.sortSamples()
-	return w, next, bad, err
+	return w, next, bad
 }
 
 // The v1 wire format, encoded by hand with protowire: four small messages, and no generated code
