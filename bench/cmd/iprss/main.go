@@ -53,6 +53,7 @@ type result struct {
 	hwm             float64 // MB
 	cpuPct          float64
 	maps            map[string]float64 // binary mappings by permission, resident MB
+	exeSize         int64              // of the executable the process ran (a wrapper script execs it)
 }
 
 func run() error {
@@ -160,10 +161,7 @@ func run() error {
 			}
 			return bench.Median(xs)
 		}
-		size := int64(0)
-		if fi, err := os.Stat(v.bin); err == nil {
-			size = fi.Size()
-		}
+		size := rs[0].exeSize
 		fmt.Printf("| %s | %d | %s | %s | %s | %.2f / %.2f / %.2f | %d |\n", v.name, size,
 			pick(func(r result) float64 { return r.anon }), pick(func(r result) float64 { return r.file }),
 			pick(func(r result) float64 { return r.rss }),
@@ -231,6 +229,9 @@ func measure(ctx context.Context, v variant, w *bench.World, col *bench.Collecto
 		res.cpuPct = 100 * (last.CPU - first.CPU).Seconds() / wall
 	}
 	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if fi, err := os.Stat(exe); err == nil {
+		res.exeSize = fi.Size()
+	}
 	res.maps, err = binaryMaps(pid, exe)
 	if err != nil {
 		return res, err
