@@ -9,8 +9,8 @@
 #   ROUNDS=5 PARALLEL=0 DUR=70s scripts/rss.sh main HEAD
 #
 # Each argument is a git revision, optionally followed by go build flags (one quoted argument). The
-# builds are static and stripped like `make build` (same -X values for all, so only the code
-# differs). PARALLEL=1 (the default) runs the builds of a round at the same time: RSS is per
+# builds are static and stripped like `make build`, with the revision's BUILD_TAGS from its Makefile
+# (same -X values for all, so only the code differs). PARALLEL=1 (the default) runs the builds of a round at the same time: RSS is per
 # process and each agent uses a few per cent of a core; set PARALLEL=0 to run them one by one.
 set -eu
 cd "$(dirname "$0")/.."
@@ -34,9 +34,11 @@ for spec in "$@"; do
 	src="$scratch/src$i"
 	mkdir -p "$src"
 	git archive "$rev" | tar -x -C "$src"
+	# The build tags of that revision's Makefile (BUILD_TAGS), as make build uses them.
+	tags=$(sed -n 's/^BUILD_TAGS ?= *//p' "$src/Makefile")
 	name=$(printf '%s' "$i-$spec" | tr -c 'A-Za-z0-9_.~-' '_')
 	# shellcheck disable=SC2086 # flags are words
-	(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w -X main.version=rss -X main.commit=rss' $flags \
+	(cd "$src" && CGO_ENABLED=0 go build -tags "$tags" -trimpath -ldflags '-s -w -X main.version=rss -X main.commit=rss' $flags \
 		-o "$root/$out/$name" ./cmd/ingestprobe)
 	echo "rss: $name: $(wc -c <"$out/$name") bytes" >&2
 	variants="$variants $name=$out/$name"
