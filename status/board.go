@@ -47,6 +47,7 @@ type Board struct {
 type targetState struct {
 	name     string
 	url      string // redacted
+	urlIn    string // the record's URL url was made from (already redacted by the pipeline)
 	interval time.Duration
 	since    time.Time // when the board first knew it: a target never checked is stale from here
 	latest   *latest
@@ -108,7 +109,6 @@ func (b *Board) Observe(rec record.Record) {
 	for i, f := range rec.Findings {
 		fs[i] = Finding{Code: f.Code, Severity: f.Severity, Message: f.Message, Remedy: f.Remedy}
 	}
-	url := ingesturl.Redact(rec.URL)
 	p := point{at: rec.Time.UnixMilli(), verdict: rank(rec.Verdict), connect: connectTime(rec)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -116,7 +116,9 @@ func (b *Board) Observe(rec record.Record) {
 	if s == nil {
 		return
 	}
-	s.url = url
+	if rec.URL != s.urlIn { // the same URL run after run: redact (parse) it once
+		s.urlIn, s.url = rec.URL, ingesturl.Redact(rec.URL)
+	}
 	s.latest = &latest{verdict: rec.Verdict, checkedAt: rec.Time, duration: rec.DurationSeconds, findings: fs}
 	s.hist.add(p)
 }
@@ -151,7 +153,7 @@ type TargetStatus struct {
 	IntervalSeconds float64         `json:"interval_seconds"`
 	Stale           bool            `json:"stale"` // no record for StaleAfter intervals
 	Findings        []Finding       `json:"findings"`
-	History         []Point         `json:"history"` // the last hour, oldest first
+	History         History         `json:"history"` // the last hour, oldest first
 }
 
 // Finding is a finding as the crew reads it; evidence stays in the records.
@@ -169,6 +171,9 @@ type Point struct {
 	ConnectSeconds *float64       `json:"connect_seconds"` // the ingest port's connect; null when it did not connect
 }
 
+// History is a target's points, oldest first.
+type History []Point
+
 // Status is the board now.
 func (b *Board) Status() Document {
 	b.mu.Lock()
@@ -177,7 +182,7 @@ func (b *Board) Status() Document {
 	doc := Document{Agent: b.agent, Version: b.version, GeneratedAt: now.UTC(), Targets: make([]TargetStatus, 0, len(b.targets))}
 	from := now.Add(-HistoryWindow).UnixMilli()
 	for _, s := range b.targets {
-		t := TargetStatus{Name: s.name, URL: s.url, IntervalSeconds: s.interval.Seconds(), Findings: []Finding{}, History: []Point{}}
+		t := TargetStatus{Name: s.name, URL: s.url, IntervalSeconds: s.interval.Seconds(), Findings: []Finding{}}
 		last := s.since
 		if l := s.latest; l != nil {
 			v, at, d := l.verdict, l.checkedAt.UTC(), l.duration
@@ -186,14 +191,16 @@ func (b *Board) Status() Document {
 			last = l.checkedAt
 		}
 		t.Stale = s.interval > 0 && now.Sub(last) > StaleAfter*s.interval
+		t.History = make(History, 0, s.hist.n)
+		connects := make([]float64, 0, s.hist.n) // the points' connect times: one allocation, not one each
 		s.hist.each(func(p point) {
 			if p.at < from {
 				return
 			}
 			pt := Point{Time: time.UnixMilli(p.at).UTC(), Verdict: verdicts[p.verdict]}
 			if p.connect >= 0 {
-				c := math.Round(float64(p.connect)*1e6) / 1e6 // float32 noise off: microseconds
-				pt.ConnectSeconds = &c
+				connects = append(connects, math.Round(float64(p.connect)*1e6)/1e6) // float32 noise off: microseconds
+				pt.ConnectSeconds = &connects[len(connects)-1]
 			}
 			t.History = append(t.History, pt)
 		})
