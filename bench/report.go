@@ -439,7 +439,7 @@ func (r Report) WriteTable(w io.Writer) {
 		row("6", "same: CPU, % of one core (CPU per probe, ms)",
 			fmt.Sprintf("%s (%s) / %s (%s) / %s (%s)", f2(b.Without.CPUPercent), f2(b.Without.CPUPerProbeMS), f2(b.Idle.CPUPercent), f2(b.Idle.CPUPerProbeMS), f2(b.Watched.CPUPercent), f2(b.Watched.CPUPerProbeMS)),
 			"–", fmt.Sprintf("nobody looking: ≤ +%.1f", targetBoardIdleCPU), met(idleCPU <= targetBoardIdleCPU))
-		row("6", fmt.Sprintf("%d viewers polling /api/status every %g s: answers (failed); latency p50 / p99, ms; bytes per answer", b.Viewers, b.PollS),
+		row("6", fmt.Sprintf("%d viewers polling /api/status every %g s: answers (failed); latency p50 / p99, ms; JSON bytes per answer", b.Viewers, b.PollS),
 			fmt.Sprintf("%d (%d); %s / %s; %s", b.Answers, b.Failed, f2(b.LatencyMS.P50), f2(b.LatencyMS.P99), f0(b.BytesPerAnswer)), "–", "–", "–")
 	}
 	if s := r.Spool; s != nil {

@@ -1,7 +1,6 @@
 package status
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,7 +10,7 @@ import (
 )
 
 // A venue-sized board: 5 targets at 10 s with a full hour of history each (361 points).
-func benchBoard(b *testing.B) *Board {
+func benchBoard(testing.TB) *Board {
 	c := newClock()
 	bd := NewBoard("1.2.3")
 	bd.now = c.now
@@ -40,20 +39,25 @@ func BenchmarkObserve(b *testing.B) {
 	}
 }
 
-// BenchmarkAPIStatus is what one poll of a viewer costs: /api/status of the board above.
+// BenchmarkAPIStatus is what one poll of a viewer costs: /api/status of the board above, as a
+// browser asks for it (gzip) and as curl does.
 func BenchmarkAPIStatus(b *testing.B) {
-	s := &Server{board: benchBoard(b)}
-	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:9817/api/status", nil)
-	b.ReportAllocs()
-	var n int
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		s.ServeHTTP(w, req)
-		if w.Code != 200 {
-			b.Fatalf("got %d", w.Code)
-		}
-		n = w.Body.Len()
+	for _, enc := range []string{"gzip", "identity"} {
+		b.Run(enc, func(b *testing.B) {
+			s := &Server{board: benchBoard(b)}
+			req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:9817/api/status", nil)
+			req.Header.Set("Accept-Encoding", enc)
+			b.ReportAllocs()
+			var n int
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				s.ServeHTTP(w, req)
+				if w.Code != 200 {
+					b.Fatalf("got %d", w.Code)
+				}
+				n = w.Body.Len()
+			}
+			b.ReportMetric(float64(n), "bytes/answer")
+		})
 	}
-	b.ReportMetric(float64(n), "bytes/answer")
-	_ = io.Discard
 }

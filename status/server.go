@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"go.uber.org/zap"
 	"golang.org/x/net/netutil"
 
@@ -224,8 +225,40 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "500 internal error", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Write(b.Bytes())
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Add("Vary", "Accept-Encoding")
+	if b.Len() < gzipMin || !acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		w.Write(b.Bytes())
+		return
+	}
+	// An hour of history is ~25 KB a target, every 5 s, to each viewer — often a phone on the
+	// venue's Wi-Fi. Compressed (stateless: no compressor state kept between polls) it is ~10×
+	// smaller. Errors here are the viewer going away: nothing left to tell it.
+	h.Set("Content-Encoding", "gzip")
+	gz, _ := gzip.NewWriterLevel(w, gzip.StatelessCompression) // a valid level: no error
+	gz.Write(b.Bytes())
+	gz.Close()
+}
+
+// gzipMin: below it, compressing saves less than it costs (a board's first minutes).
+const gzipMin = 2 << 10
+
+// acceptsGzip reads Accept-Encoding: true when gzip is listed without q=0.
+func acceptsGzip(headers []string) bool {
+	for _, h := range headers {
+		for _, part := range strings.Split(h, ",") {
+			name, params, _ := strings.Cut(part, ";")
+			if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+				continue
+			}
+			q, ok := strings.CutPrefix(strings.ReplaceAll(strings.TrimSpace(params), " ", ""), "q=")
+			if !ok || strings.Trim(q, "0.") != "" {
+				return true // no q, or a q above 0
+			}
+		}
+	}
+	return false
 }
 
 // hostAllowed says whether an open board answers to Host: a loopback address or localhost.

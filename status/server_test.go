@@ -2,6 +2,7 @@ package status
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -220,6 +221,53 @@ func TestAPIStatus(t *testing.T) {
 	if doc["agent"] != "enc1" || tg["name"] != "main" || tg["verdict"] != "no-go" || tg["url"] != "rtmp://push.example.com/live/<redacted>" {
 		t.Errorf("got agent %v target %v verdict %v url %v; want enc1 main no-go rtmp://push.example.com/live/<redacted>", doc["agent"], tg["name"], tg["verdict"], tg["url"])
 	}
+}
+
+// TestAPIStatusGzip: a browser (Accept-Encoding: gzip) gets an hour of history compressed; curl
+// without it, and a short answer, go as they are.
+func TestAPIStatusGzip(t *testing.T) {
+	big := serve(t, benchBoard(t), "", defaultLimits)
+	small := serve(t, boardWith(t), "", defaultLimits)
+	plain := fetch(t, "GET", "http://"+big.Addr()+"/api/status", map[string]string{"Accept-Encoding": "identity"})
+	zipped := fetch(t, "GET", "http://"+big.Addr()+"/api/status", map[string]string{"Accept-Encoding": "gzip, deflate, br"})
+	if plain.header.Get("Content-Encoding") != "" || zipped.header.Get("Content-Encoding") != "gzip" || zipped.header.Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("Content-Encoding: got %q without gzip, %q (Vary %q) with; want none, gzip (Vary Accept-Encoding)",
+			plain.header.Get("Content-Encoding"), zipped.header.Get("Content-Encoding"), zipped.header.Get("Vary"))
+	}
+	zr, err := gzip.NewReader(strings.NewReader(zipped.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b Document
+	if json.Unmarshal([]byte(plain.body), &a) != nil || json.Unmarshal(unzipped, &b) != nil {
+		t.Fatalf("the answers do not decode")
+	}
+	a.GeneratedAt, b.GeneratedAt = time.Time{}, time.Time{}
+	if ja, jb := mustJSON(t, a), mustJSON(t, b); ja != jb {
+		t.Errorf("the gzip answer differs from the plain one")
+	}
+	if len(zipped.body)*5 > len(plain.body) {
+		t.Errorf("gzip: %d bytes for %d; want at least 5× smaller", len(zipped.body), len(plain.body))
+	}
+	if r := fetch(t, "GET", "http://"+small.Addr()+"/api/status", map[string]string{"Accept-Encoding": "gzip"}); r.header.Get("Content-Encoding") != "" {
+		t.Errorf("a %d-byte answer was compressed; want it as it is", len(r.body))
+	}
+	if r := fetch(t, "GET", "http://"+big.Addr()+"/api/status", map[string]string{"Accept-Encoding": "gzip;q=0"}); r.header.Get("Content-Encoding") != "" {
+		t.Errorf("gzip;q=0: got %q; want no compression", r.header.Get("Content-Encoding"))
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // TestBadRequests: what the board does not serve gets a 4xx, and the server keeps serving.
