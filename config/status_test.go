@@ -59,3 +59,14 @@ func TestValidateStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleHasBoard: config.example.toml turns the board on, on loopback.
+func TestExampleHasBoard(t *testing.T) {
+	c, err := Load("../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status == nil || c.Status.Listen != status.DefaultListen || c.Status.TokenFile != "" {
+		t.Errorf("got [status] %+v; want listen %s without a token", c.Status, status.DefaultListen)
+	}
+}
