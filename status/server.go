@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -287,8 +288,10 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: s.session, Path: "/", HttpOnly: true,
 			SameSite: http.SameSiteStrictMode, MaxAge: int(cookieMaxAge.Seconds())})
 		q.Del("token")
-		u := *r.URL
-		u.RawQuery = q.Encode()
+		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		if _, ok := s.assets[u.Path]; !ok && u.Path != "/api/status" {
+			u.Path = "/" // never "//host…", which a browser would take for another site
+		}
 		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
 		return false
 	case strings.HasPrefix(r.Header.Get("Authorization"), "Bearer "):

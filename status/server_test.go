@@ -357,6 +357,13 @@ func TestAuth(t *testing.T) {
 		t.Errorf("Set-Cookie %q holds the token itself", cookie)
 	}
 	session := strings.SplitN(cookie, ";", 2)[0]
+	// The redirect stays on the board: a path that is not one of its own goes to "/".
+	for path, want := range map[string]string{"/api/status": "/api/status", "//attacker.example/x": "/", "/\\attacker.example": "/", "/nope": "/"} {
+		r := fetch(t, "GET", base+path+"?token="+testToken, nil)
+		if r.status != 303 || r.header.Get("Location") != want {
+			t.Errorf("%s?token=: got %d to %q; want 303 to %q", path, r.status, r.header.Get("Location"), want)
+		}
+	}
 	for _, tc := range []struct {
 		name, path string
 		hdr        map[string]string
