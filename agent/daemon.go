@@ -10,10 +10,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/metrics"
 	"github.com/ingestprobe/ingestprobe/record"
 	"github.com/ingestprobe/ingestprobe/reporter"
 	"github.com/ingestprobe/ingestprobe/spool"
+	"github.com/ingestprobe/ingestprobe/status"
 )
 
 // DrainTimeout bounds how long a stopping agent keeps delivering queued records: long enough for a
@@ -27,6 +29,8 @@ type Daemon struct {
 	Log        *zap.Logger
 	Stdout     io.Writer
 	Metrics    *metrics.Metrics
+	// Version is shown on the status board.
+	Version string
 	// WaitForTargets makes a config without [[targets]] — the state a fresh package is in — a wait
 	// for a reload instead of an error: the service waits rather than exit, which its manager would
 	// turn into a restart loop. Once the agent runs, a reload to no targets is refused as ever.
@@ -35,6 +39,10 @@ type Daemon struct {
 	Loaded func(*config.Config)
 	// Lag, if set, is handed to the scheduler: told how late each run started (for benchmarks).
 	Lag func(target string, lag time.Duration)
+
+	// board is the status board's state while the config has [status]: it outlives reloads, so
+	// the page keeps its hour of history; each generation serves it on a listener of its own.
+	board *status.Board
 }
 
 // Run runs until ctx is done. Each value on reload re-reads the config: a valid one replaces the
@@ -129,8 +137,12 @@ type generation struct {
 }
 
 func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (*generation, error) {
+	board, err := d.serveBoard(cfg)
+	if err != nil {
+		return nil, err
+	}
 	rep, err := reporter.Build(cfg.Sinks, filepath.Join(cfg.Agent.StateDir, "spool"),
-		spool.Options{MaxBytes: int64(cfg.Agent.SpoolMaxMB) << 20, MaxAge: cfg.Agent.SpoolMaxAge.D()}, d.Metrics, d.Log, d.Stdout)
+		spool.Options{MaxBytes: int64(cfg.Agent.SpoolMaxMB) << 20, MaxAge: cfg.Agent.SpoolMaxAge.D()}, d.Metrics, d.Log, d.Stdout, board...)
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +187,29 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (
 		d.Loaded(cfg)
 	}
 	return g, nil
+}
+
+// serveBoard starts the status board of cfg's [status] — a local sink of the reporter, which feeds
+// it every record — or returns none when the section is absent.
+func (d *Daemon) serveBoard(cfg *config.Config) ([]reporter.Sink, error) {
+	if cfg.Status == nil {
+		d.board = nil
+		return nil, nil
+	}
+	if d.board == nil {
+		d.board = status.NewBoard(d.Version)
+	}
+	var targets []status.Target
+	for _, t := range cfg.Targets {
+		targets = append(targets, status.Target{Name: t.Name, URL: ingesturl.Redact(t.URL), Interval: t.Interval.D()})
+	}
+	d.board.Configure(cfg.Agent.ID, targets)
+	srv, err := status.Listen(*cfg.Status, d.board, d.Log)
+	if err != nil {
+		return nil, err
+	}
+	d.Log.Info("serving the status board", zap.String("address", "http://"+srv.Addr()+"/"), zap.Bool("token", cfg.Status.TokenFile != ""))
+	return []reporter.Sink{srv}, nil
 }
 
 // stop stops the probes first, then drains the sinks within DrainTimeout.

@@ -258,6 +258,12 @@ func TestBenchHarnessSmoke(t *testing.T) {
 			t.Errorf("got %+v (error %q); want runs with their lags and records", s, r.Errors[PhaseScale])
 		}
 	})
+	t.Run("board", func(t *testing.T) {
+		b := r.Board
+		if b == nil || b.Answers == 0 || b.Failed != 0 || b.Without.CPUSeconds < 0 || b.Idle.SteadyRSSMB <= 0 || b.Watched.SteadyRSSMB <= 0 || b.Watched.Probes == 0 {
+			t.Errorf("got %+v (error %q); want three footprints and the viewers' answers", b, r.Errors[PhaseBoard])
+		}
+	})
 	t.Run("spool", func(t *testing.T) {
 		s := r.Spool
 		if s == nil || s.AppendPerS["interval"] <= 0 || s.ReplayPerS["interval"] <= 0 || s.RecoveryMS <= 0 {

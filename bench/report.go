@@ -24,11 +24,12 @@ const (
 	PhaseFootprint = "footprint"
 	PhaseTiming    = "timing"
 	PhaseScale     = "scale"
+	PhaseBoard     = "board"
 	PhaseSpool     = "spool"
 )
 
 // AllPhases runs everything.
-var AllPhases = []string{PhasePreflight, PhaseFootprint, PhaseTiming, PhaseScale, PhaseSpool}
+var AllPhases = []string{PhasePreflight, PhaseFootprint, PhaseTiming, PhaseScale, PhaseBoard, PhaseSpool}
 
 // Options size the run; Full has the sizes of issue #7.
 type Options struct {
@@ -51,6 +52,14 @@ type Options struct {
 	ScaleInterval  time.Duration
 	ScaleDuration  time.Duration
 	SpoolBenchtime string
+	// The board phase (docs/performance.md, "The status board"): BoardTargets probed every
+	// BoardInterval by three agents side by side for BoardDuration, BoardViewers polling the
+	// third's board every BoardPoll.
+	BoardTargets  int
+	BoardInterval time.Duration
+	BoardDuration time.Duration
+	BoardViewers  int
+	BoardPoll     time.Duration
 	// Push are the push sinks the agent runs besides jsonl and prometheus, delivering to a
 	// collector in this process: "all-in" means the spool and the senders are measured too.
 	Push []string
@@ -72,6 +81,8 @@ func Full() Options {
 		ScaleTargets:  2000, ScaleAddrs: 50, ScaleInterval: 30 * time.Second, ScaleDuration: 65 * time.Second,
 		SpoolBenchtime: "2s",
 		Push:           []string{"http", "remote_write"},
+		// A venue's handful of ingests at 10 s; five viewers polling as the page does (every 5 s).
+		BoardTargets: 5, BoardInterval: 10 * time.Second, BoardDuration: 60 * time.Second, BoardViewers: 5, BoardPoll: 5 * time.Second,
 	}
 }
 
@@ -85,6 +96,7 @@ func Smoke() Options {
 		ScaleTargets:  20, ScaleAddrs: 4, ScaleInterval: time.Second, ScaleDuration: 2500 * time.Millisecond,
 		SpoolBenchtime: "1x",
 		Push:           []string{"http", "remote_write"},
+		BoardTargets:   3, BoardInterval: time.Second, BoardDuration: 2500 * time.Millisecond, BoardViewers: 5, BoardPoll: 500 * time.Millisecond,
 	}
 }
 
@@ -114,6 +126,7 @@ type Report struct {
 	Blackbox            *BlackboxFootprint `json:"blackbox,omitempty"`
 	Timing              *Timing            `json:"timing,omitempty"`
 	Scale               *Scale             `json:"scale,omitempty"`
+	Board               *Board             `json:"board,omitempty"`
 	Spool               *SpoolFigures      `json:"spool,omitempty"`
 	Errors              map[string]string  `json:"errors,omitempty"`
 }
@@ -170,14 +183,14 @@ func Run(ctx context.Context, o Options) (r Report) {
 		r.Machine.ElapsedS = time.Since(r.Machine.Start).Seconds()
 	}()
 
-	needWorld := want(PhasePreflight) || want(PhaseFootprint) || want(PhaseTiming) || want(PhaseScale)
+	needWorld := want(PhasePreflight) || want(PhaseFootprint) || want(PhaseTiming) || want(PhaseScale) || want(PhaseBoard)
 	var w *World
 	if needWorld {
-		n := max(o.FootTargets, o.ScaleTargets, 1)
+		n := max(o.FootTargets, o.ScaleTargets, o.BoardTargets, 1)
 		addrs := max(o.ScaleAddrs, o.FootTargets, 1)
 		var err error
 		if w, err = NewWorld(ctx, o.Dir, n, min(addrs, 250)); err != nil {
-			for _, p := range []string{PhasePreflight, PhaseFootprint, PhaseTiming, PhaseScale} {
+			for _, p := range []string{PhasePreflight, PhaseFootprint, PhaseTiming, PhaseScale, PhaseBoard} {
 				if want(p) {
 					fail(p, fmt.Errorf("fixture: %w", err))
 				}
@@ -269,6 +282,14 @@ func Run(ctx context.Context, o Options) (r Report) {
 			r.Scale = &s
 		}
 	}
+	if w != nil && want(PhaseBoard) {
+		begin(PhaseBoard)
+		if b, err := MeasureBoard(ctx, o.Bin, w, o.Dir, o.BoardTargets, o.BoardInterval, o.BoardDuration, o.BoardViewers, o.BoardPoll, o.TargetExtra); err != nil {
+			fail(PhaseBoard, err)
+		} else {
+			r.Board = &b
+		}
+	}
 	if want(PhaseSpool) {
 		begin(PhaseSpool)
 		if o.Repo == "" {
@@ -293,6 +314,10 @@ const (
 	targetLagP99MS       = 50
 	targetSpoolPerS      = 50_000
 	targetRecoveryMS     = 1000
+	// The status board nobody looks at: "≈ 0", read as within what two identical agents side by
+	// side differ by on this machine.
+	targetBoardIdleRSSMB = 0.5
+	targetBoardIdleCPU   = 0.1 // percentage points of one core
 )
 
 func met(ok bool) string {
@@ -403,6 +428,19 @@ func (r Report) WriteTable(w io.Writer) {
 			f1(s.LagMS.P50)+" / "+f1(s.LagMS.P99)+" / "+f1(s.LagMS.Max), "–", fmt.Sprintf("p99 ≤ %d ms", targetLagP99MS), met(s.LagMS.P99 <= targetLagP99MS))
 		row("3", "scale: max goroutines / OS threads; steady / peak RSS, MB; CPU per probe, ms; % of a core",
 			fmt.Sprintf("%d / %d; %s / %s; %s; %s", s.MaxGoroutine, s.MaxThreads, f1(s.SteadyRSSMB), f1(s.PeakRSSMB), f2(s.CPUPerProbeMS), f1(s.CPUPercent)), "–", "–", "–")
+	}
+	if b := r.Board; b != nil {
+		idleRSS, idleCPU := b.Idle.SteadyRSSMB-b.Without.SteadyRSSMB, b.Idle.CPUPercent-b.Without.CPUPercent
+		row("6", fmt.Sprintf("status board, %d targets every %.0f s, three agents side by side for %.0f s: steady RSS, MB (anonymous + file) — no [status] / board, nobody looking / %d viewers",
+			b.Targets, b.IntervalS, b.Without.WallSeconds, b.Viewers),
+			fmt.Sprintf("%s (%s + %s) / %s (%s + %s) / %s (%s + %s)", f1(b.Without.SteadyRSSMB), f1(b.Without.SteadyAnonMB), f1(b.Without.SteadyFileMB),
+				f1(b.Idle.SteadyRSSMB), f1(b.Idle.SteadyAnonMB), f1(b.Idle.SteadyFileMB), f1(b.Watched.SteadyRSSMB), f1(b.Watched.SteadyAnonMB), f1(b.Watched.SteadyFileMB)),
+			"–", fmt.Sprintf("nobody looking: ≤ +%.1f MB", targetBoardIdleRSSMB), met(idleRSS <= targetBoardIdleRSSMB))
+		row("6", "same: CPU, % of one core (CPU per probe, ms)",
+			fmt.Sprintf("%s (%s) / %s (%s) / %s (%s)", f2(b.Without.CPUPercent), f2(b.Without.CPUPerProbeMS), f2(b.Idle.CPUPercent), f2(b.Idle.CPUPerProbeMS), f2(b.Watched.CPUPercent), f2(b.Watched.CPUPerProbeMS)),
+			"–", fmt.Sprintf("nobody looking: ≤ +%.1f", targetBoardIdleCPU), met(idleCPU <= targetBoardIdleCPU))
+		row("6", fmt.Sprintf("%d viewers polling /api/status every %g s: answers (failed); latency p50 / p99, ms; JSON bytes per answer", b.Viewers, b.PollS),
+			fmt.Sprintf("%d (%d); %s / %s; %s", b.Answers, b.Failed, f2(b.LatencyMS.P50), f2(b.LatencyMS.P99), f0(b.BytesPerAnswer)), "–", "–", "–")
 	}
 	if s := r.Spool; s != nil {
 		row("5", "spool append, results/s (default sync: interval)", f0(s.AppendPerS["interval"]), "–", fmt.Sprintf("≥ %d", targetSpoolPerS), met(s.AppendPerS["interval"] >= targetSpoolPerS))

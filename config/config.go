@@ -23,6 +23,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/sink"
+	"github.com/ingestprobe/ingestprobe/status"
 )
 
 // DefaultPath is where the installed agent reads its config.
@@ -68,6 +69,7 @@ type Config struct {
 	Providers map[string]Provider `toml:"providers"`
 	Targets   []Target            `toml:"targets"`
 	Sinks     []sink.Config       `toml:"sinks"`
+	Status    *status.Config      `toml:"status"` // nil (no [status] section): no board
 
 	path     string
 	dir      string   // relative *_file paths are read from here: the config file's directory

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ingestprobe/ingestprobe/diagnose"
@@ -17,6 +18,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/sink"
+	"github.com/ingestprobe/ingestprobe/status"
 )
 
 // validate fills in defaults and checks the config, one section at a time. A default comes from
@@ -33,6 +35,9 @@ func (c *Config) validate() error {
 		if err := c.validateSink(i, names); err != nil {
 			return err
 		}
+	}
+	if err := c.validateStatus(); err != nil {
+		return err
 	}
 	profiles := c.Profiles()
 	seen := map[string]int{}
@@ -464,3 +469,25 @@ func isAlnum(c byte) bool  { return isLetter(c) || '0' <= c && c <= '9' }
 
 // reservedLabels are set by the agent itself on every series and record.
 var reservedLabels = []string{"agent", "target", "probe", "port", "phase", "code", "severity", "stat", "job", "instance"}
+
+// validateStatus checks [status], the board: on loopback by default; any other address serves the
+// venue network, so it needs a token.
+func (c *Config) validateStatus() error {
+	s := c.Status
+	if s == nil {
+		return nil
+	}
+	if s.Listen == "" {
+		s.Listen = status.DefaultListen
+	}
+	_, port, err := net.SplitHostPort(s.Listen)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("status.listen %q is not host:port", s.Listen)
+	}
+	if s.TokenFile != "" {
+		s.TokenFile = c.resolve(s.TokenFile)
+	} else if !status.Loopback(s.Listen) {
+		return fmt.Errorf("status.listen %q is not a loopback address: set status.token_file (a bearer token the crew's link carries), or listen on %s", s.Listen, status.DefaultListen)
+	}
+	return nil
+}

@@ -18,11 +18,13 @@ import (
 // Build makes the reporter of the configured sinks: this switch is the one place a sink type is
 // registered. With no sink configured, records go to stdout as JSON lines, so `run` is useful out
 // of the box. The spool (in spoolDir, bounded by spoolOpt) is opened only when a push sink needs it.
-func Build(sinks []sink.Config, spoolDir string, spoolOpt spool.Options, m *metrics.Metrics, log *zap.Logger, stdout io.Writer) (*Reporter, error) {
+// extra are local sinks the caller made from other sections (the status board): they get every
+// record too, and are closed with the reporter — or by Build, when it fails.
+func Build(sinks []sink.Config, spoolDir string, spoolOpt spool.Options, m *metrics.Metrics, log *zap.Logger, stdout io.Writer, extra ...Sink) (*Reporter, error) {
 	if len(sinks) == 0 {
 		sinks = []sink.Config{sink.StdoutJSONL()}
 	}
-	var local []Sink
+	local := append([]Sink(nil), extra...)
 	var pushers []PushSink
 	fail := func(err error) (*Reporter, error) {
 		for _, s := range local {

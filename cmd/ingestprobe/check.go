@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -17,6 +18,7 @@ import (
 )
 
 const checkUsage = `Usage: ingestprobe check [URL|NAME …] [flags]
+       ingestprobe check --watch [--every 10s] [URL|NAME …] [flags]
 
 Probes each target once from this network — DNS, TCP to the ingest port and to alternative ports
 on the same addresses, then the RTMP handshake (or more, by --rtmp) — and prints a GO / NO-GO
@@ -25,6 +27,10 @@ configured target is probed. URLs are shown redacted: rtmp://host/app/<redacted>
 
 --publish also publishes to each stream for about 2 s and releases it: it proves the stream key
 and signature are accepted, but briefly occupies the stream — do not use it on a live stream.
+
+--watch checks again and again, every --every (default 10s, at least 1s), until Ctrl-C: on a
+terminal the checklist is redrawn in place; otherwise each round is printed after the last (with
+--json, one document per line). It exits with the code of the last complete round.
 
 Exit codes: 0 every target go or warn, 1 any target no-go, 2 usage or config error.
 `
@@ -40,8 +46,13 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	ntp := fs.String("ntp", "", "NTP server (host[:port]) to judge txTime and this host's clock by (default: the config's agent.ntp_server)")
 	rtmpLevel := fs.String("rtmp", "", "how far the RTMP probe goes for every target: off, handshake, connect or publish (default: the config's, else handshake)")
 	publish := fs.Bool("publish", false, "publish to each stream for ~2 s (same as --rtmp publish): briefly occupies the stream")
+	watching := fs.Bool("watch", false, "check again every --every until Ctrl-C, redrawing the checklist in place on a terminal")
+	every := fs.Duration("every", DefaultWatchEvery, "with --watch: how often a round starts (at least 1s)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return exitUsage, err
+	}
+	if err := watchFlags(fs, *watching, *every); err != nil {
 		return exitUsage, err
 	}
 	log, err := newLogger(e, *logLevel)
@@ -95,6 +106,9 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	}
 
 	p := agent.NewPipeline(cfg, log)
+	if *watching {
+		return watch(ctx, e, p, targets, watchOptions{every: *every, asJSON: *asJSON, concurrency: cfg.Agent.Concurrency})
+	}
 	var prog *progress
 	if e.stderrTTY && !*asJSON {
 		prog = newProgress(e, targets)
@@ -107,6 +121,19 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	}
 
 	return writeRecords(e, recs, *asJSON)
+}
+
+// watchFlags checks --every: only with --watch, and at least MinWatchEvery.
+func watchFlags(fs *flag.FlagSet, watching bool, every time.Duration) error {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "every" })
+	switch {
+	case set && !watching:
+		return usagef("--every needs --watch")
+	case every < MinWatchEvery:
+		return usagef("--every %s: want at least %s (each round probes every target)", every, MinWatchEvery)
+	}
+	return nil
 }
 
 // rtmpLevelFlag reads --rtmp and --publish: "" means each target's own level.

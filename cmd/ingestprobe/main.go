@@ -61,6 +61,7 @@ const mainUsage = `ingestprobe tells, from this network, whether publishing to a
 
 Usage:
   ingestprobe check [URL|NAME …] [--config F] [--json] [--timeout D]   one-shot GO / NO-GO
+  ingestprobe check --watch [--every 10s] [URL|NAME …]                 the same, redrawn until Ctrl-C
   ingestprobe run [--config F]                                        the agent, in the foreground
   ingestprobe url check URL [--key-file F] [--json]                    lint a publishing URL offline
   ingestprobe url sign --domain D --stream S --key-file F [--valid 24h] print a signed Tencent push URL

@@ -57,7 +57,7 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 // newDaemon is the agent of `run` and the service alike, for config file cfgPath.
 func newDaemon(e env, cfgPath string, log *zap.Logger, cfg *config.Config) *agent.Daemon {
 	setAgentGC(e.getenv)
-	return &agent.Daemon{ConfigPath: cfgPath, Log: log, Stdout: e.stdout,
+	return &agent.Daemon{ConfigPath: cfgPath, Log: log, Stdout: e.stdout, Version: version,
 		Metrics: metrics.New(version, commit, map[string]string{"agent": cfg.Agent.ID})}
 }
 

@@ -144,8 +144,7 @@ func writeRecords(e env, recs []record.Record, asJSON bool) (int, error) {
 			return exitUsage, err
 		}
 	} else {
-		color := e.stdoutTTY && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"
-		if err := render.Checklist(e.stdout, recs, render.Options{Color: color}); err != nil {
+		if err := render.Checklist(e.stdout, recs, checklistOptions(e)); err != nil {
 			return exitUsage, err
 		}
 	}
@@ -153,6 +152,11 @@ func writeRecords(e env, recs []record.Record, asJSON bool) (int, error) {
 		return exitNoGo, nil
 	}
 	return exitOK, nil
+}
+
+// checklistOptions: colour on a terminal, unless NO_COLOR is set or the terminal is dumb.
+func checklistOptions(e env) render.Options {
+	return render.Options{Color: e.stdoutTTY && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"}
 }
 
 // readKey reads a signing key from a file, or from standard input for "-". A world-readable file

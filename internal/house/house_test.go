@@ -68,10 +68,10 @@ func TestImportsFlowOneWay(t *testing.T) {
 		forbidden []string
 		why       string
 	}{
-		{[]string{"probes"}, append(upper, "diagnose", "reporter", "sink", "spool", "metrics", "render", "record"), "a probe measures; it knows nothing of findings, records or sinks"},
-		{[]string{"diagnose"}, append(upper, "reporter", "sink", "spool", "metrics", "render"), "diagnose is a pure function of results"},
-		{[]string{"record", "provider", "ingesturl"}, append(upper, "diagnose", "reporter", "sink", "spool", "metrics", "render"), "the record and the URL are leaves every layer shares"},
-		{[]string{"reporter", "sink", "spool", "metrics", "render"}, append(upper, "diagnose"), "sinks take records; their own config types live with them"},
+		{[]string{"probes"}, append(upper, "diagnose", "reporter", "sink", "spool", "metrics", "render", "status", "record"), "a probe measures; it knows nothing of findings, records or sinks"},
+		{[]string{"diagnose"}, append(upper, "reporter", "sink", "spool", "metrics", "render", "status"), "diagnose is a pure function of results"},
+		{[]string{"record", "provider", "ingesturl"}, append(upper, "diagnose", "reporter", "sink", "spool", "metrics", "render", "status"), "the record and the URL are leaves every layer shares"},
+		{[]string{"reporter", "sink", "spool", "metrics", "render", "status"}, append(upper, "diagnose"), "sinks take records; their own config types live with them"},
 		{[]string{"internal/duration", "internal/secret", "internal/capool", "neterr"}, []string{""}, "leaves import nothing of the module"},
 		{[]string{"config"}, []string{"cmd", "service", "agent", "reporter", "bench"}, "config decodes into the sections other packages own, and is read only above it"},
 		{[]string{"agent"}, []string{"cmd", "service", "bench"}, "the agent is the engine the faces share"},

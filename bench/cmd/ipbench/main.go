@@ -46,6 +46,7 @@ func run() error {
 	flag.DurationVar(&o.FootDuration, "footprint-duration", o.FootDuration, "how long each footprint run lasts")
 	flag.DurationVar(&o.ScaleDuration, "scale-duration", o.ScaleDuration, "how long the scale run lasts")
 	flag.IntVar(&o.ScaleTargets, "scale-targets", o.ScaleTargets, "targets in the scale run")
+	flag.DurationVar(&o.BoardDuration, "board-duration", o.BoardDuration, "how long the board run lasts (after a warm-up of one interval)")
 	flag.StringVar(&o.TargetExtra, "target-extra", "", "a line added to every target of the footprint and scale runs, e.g. 'icmp = false'")
 	flag.BoolVar(&o.NoBlackbox, "no-blackbox", false, "leave blackbox_exporter out (footprint and timing): our figures alone, for quick iterations")
 	flag.StringVar(&bench.ScaleProfile, "scale-cpuprofile", "", "write a CPU profile (pprof) of the agent in the scale run to this file")
