@@ -3,8 +3,8 @@ package metrics
 import (
 	"bufio"
 	"net/http"
-	"strings"
 
+	"github.com/ingestprobe/ingestprobe/internal/acceptenc"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -38,7 +38,7 @@ const gzipChunk = 32 << 10
 func gzipMetrics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept-Encoding")
-		if !acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		if !acceptenc.Gzip(r.Header.Values("Accept-Encoding")) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -59,20 +59,3 @@ type gzipResponseWriter struct {
 }
 
 func (g gzipResponseWriter) Write(b []byte) (int, error) { return g.w.Write(b) }
-
-// acceptsGzip reads Accept-Encoding: true when gzip is listed without q=0.
-func acceptsGzip(headers []string) bool {
-	for _, h := range headers {
-		for _, part := range strings.Split(h, ",") {
-			name, params, _ := strings.Cut(part, ";")
-			if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
-				continue
-			}
-			q, ok := strings.CutPrefix(strings.ReplaceAll(strings.TrimSpace(params), " ", ""), "q=")
-			if !ok || strings.Trim(q, "0.") != "" {
-				return true // no q, or a q above 0
-			}
-		}
-	}
-	return false
-}

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/net/netutil"
 
+	"github.com/ingestprobe/ingestprobe/internal/acceptenc"
 	"github.com/ingestprobe/ingestprobe/internal/secret"
 	"github.com/ingestprobe/ingestprobe/record"
 )
@@ -229,7 +230,7 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Add("Vary", "Accept-Encoding")
-	if b.Len() < gzipMin || !acceptsGzip(r.Header.Values("Accept-Encoding")) {
+	if b.Len() < gzipMin || !acceptenc.Gzip(r.Header.Values("Accept-Encoding")) {
 		w.Write(b.Bytes())
 		return
 	}
@@ -244,23 +245,6 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 
 // gzipMin: below it, compressing saves less than it costs (a board's first minutes).
 const gzipMin = 2 << 10
-
-// acceptsGzip reads Accept-Encoding: true when gzip is listed without q=0.
-func acceptsGzip(headers []string) bool {
-	for _, h := range headers {
-		for _, part := range strings.Split(h, ",") {
-			name, params, _ := strings.Cut(part, ";")
-			if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
-				continue
-			}
-			q, ok := strings.CutPrefix(strings.ReplaceAll(strings.TrimSpace(params), " ", ""), "q=")
-			if !ok || strings.Trim(q, "0.") != "" {
-				return true // no q, or a q above 0
-			}
-		}
-	}
-	return false
-}
 
 // hostAllowed says whether an open board answers to Host: a loopback address or localhost.
 func (s *Server) hostAllowed(host string) bool {
