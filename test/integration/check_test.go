@@ -281,24 +281,7 @@ func TestIntegrationCheck(t *testing.T) {
 				}
 			}
 			r := runCheck(t, l, bin, "check", "--config", cfg, "--json", "--timeout", probeTimeout.String(), tt.url)
-			if r.exit != tt.exit {
-				t.Errorf("exit code: got %d; want %d\nstderr: %s", r.exit, tt.exit, r.stderr)
-			}
-			rec := r.record(t)
-			if r.doc.Verdict != tt.verdict || rec.Verdict != tt.verdict {
-				t.Errorf("verdict: got %s (target %s); want %s", r.doc.Verdict, rec.Verdict, tt.verdict)
-			}
-			// Information findings (icmp.unavailable when the firewall drops echoes too) do not
-			// change the verdict; the scenarios pin errors and warnings.
-			var codes []string
-			for _, f := range rec.Findings {
-				if f.Severity != record.Info {
-					codes = append(codes, f.Code)
-				}
-			}
-			if !slices.Equal(codes, tt.codes) {
-				t.Errorf("findings: got %v; want %v\n%s", codes, tt.codes, r.stdout)
-			}
+			r.expect(t, tt.exit, tt.verdict, tt.codes)
 			if tt.check != nil {
 				tt.check(t, r)
 			}
@@ -337,6 +320,31 @@ func (r run) record(t *testing.T) record.Record {
 		t.Fatalf("targets: got %d; want 1\nstdout: %s\nstderr: %s", len(r.doc.Targets), r.stdout, r.stderr)
 	}
 	return r.doc.Targets[0]
+}
+
+// expect checks the exit code, the verdict (of the document and of its one target) and the
+// target's error and warning codes, in order, and returns the target's record. Information
+// findings (icmp.unavailable when the firewall drops echoes too) do not change the verdict; the
+// scenarios pin errors and warnings.
+func (r run) expect(t *testing.T, exit int, verdict record.Verdict, codes []string) record.Record {
+	t.Helper()
+	if r.exit != exit {
+		t.Errorf("exit code: got %d; want %d\nstderr: %s", r.exit, exit, r.stderr)
+	}
+	rec := r.record(t)
+	if r.doc.Verdict != verdict || rec.Verdict != verdict {
+		t.Errorf("verdict: got %s (target %s); want %s", r.doc.Verdict, rec.Verdict, verdict)
+	}
+	var got []string
+	for _, f := range rec.Findings {
+		if f.Severity != record.Info {
+			got = append(got, f.Code)
+		}
+	}
+	if !slices.Equal(got, codes) {
+		t.Errorf("findings: got %v; want %v\n%s", got, codes, r.stdout)
+	}
+	return rec
 }
 
 func (r run) finding(t *testing.T, code string) record.Finding {

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,22 +153,7 @@ func TestIntegrationSRT(t *testing.T) {
 					t.Errorf("output holds the secret %q:\n%s\n%s", secret, r.stdout, r.stderr)
 				}
 			}
-			if r.exit != tt.exit {
-				t.Errorf("exit code: got %d; want %d\nstderr: %s", r.exit, tt.exit, r.stderr)
-			}
-			rec := r.record(t)
-			if r.doc.Verdict != tt.verdict || rec.Verdict != tt.verdict {
-				t.Errorf("verdict: got %s (target %s); want %s", r.doc.Verdict, rec.Verdict, tt.verdict)
-			}
-			var codes []string
-			for _, f := range rec.Findings {
-				if f.Severity != record.Info {
-					codes = append(codes, f.Code)
-				}
-			}
-			if !slices.Equal(codes, tt.codes) {
-				t.Errorf("findings: got %v; want %v\n%s", codes, tt.codes, r.stdout)
-			}
+			rec := r.expect(t, tt.exit, tt.verdict, tt.codes)
 			if !strings.Contains(rec.URL, "streamid=<redacted>") {
 				t.Errorf("record url %q: want the stream id redacted", rec.URL)
 			}
