@@ -25,7 +25,7 @@ type Scheduled struct {
 type Scheduler struct {
 	Pipeline    *Pipeline
 	Targets     []Scheduled
-	Concurrency int // default 64: enough for thousands of targets at 30 s, bounded for a laptop
+	Concurrency int // 0 = DefaultConcurrency
 	// Emit receives every record, from the run's goroutine; it must not block for long (sinks
 	// spool to disk and send elsewhere).
 	Emit func(record.Record)
@@ -37,7 +37,8 @@ type Scheduler struct {
 	now func() time.Time
 }
 
-// DefaultConcurrency bounds simultaneous target runs.
+// DefaultConcurrency bounds simultaneous target runs, under run and check alike: enough for
+// thousands of targets at 30 s, bounded for a venue laptop.
 const DefaultConcurrency = 64
 
 // Run blocks until ctx is done, then waits for the runs in flight, which end at their deadlines or
