@@ -38,10 +38,10 @@ func TestEnhancedRTMP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			seenCh := make(chan seen, 4)
+			offersCh := make(chan string, 4)
 			var conns atomic.Int32
 			sc := tt.sc
-			sc.seen = seenCh
+			sc.offers = offersCh
 			h := hostile{level: tt.level, wantClass: tt.wantClass, wantPhase: tt.wantPhase,
 				handle: func(f *fakeConn) { conns.Add(1); sc.serve(f) }}
 			h.check = func(t *testing.T, r Result) {
@@ -56,12 +56,10 @@ func TestEnhancedRTMP(t *testing.T) {
 			if got := int(conns.Load()); got != max(len(tt.offers), 1) {
 				t.Errorf("connections: got %d; want %d", got, max(len(tt.offers), 1))
 			}
-			close(seenCh)
+			close(offersCh)
 			var offers []string
-			for s := range seenCh {
-				if s.app != "" {
-					offers = append(offers, s.fourCCList)
-				}
+			for o := range offersCh {
+				offers = append(offers, o)
 			}
 			if !slices.Equal(offers, tt.offers) {
 				t.Errorf("offers the server saw: got %q; want %q", offers, tt.offers)

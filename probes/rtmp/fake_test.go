@@ -149,6 +149,9 @@ type script struct {
 	// success to one that does not; "close" closes on a connect that carries it.
 	enhanced string
 	seen     chan<- seen
+	// offers, if set, receives the fourCcList of each connect as it arrives (comma-separated, ""
+	// for none): seen comes when a connection ends, and connections may end out of order.
+	offers chan<- string
 }
 
 // seen is what the server received, reported when the client releases the stream or leaves.
@@ -192,6 +195,9 @@ func (sc script) serve(f *fakeConn) {
 						got.fourCCList = strings.Join(fs, ",")
 					}
 				}
+			}
+			if sc.offers != nil {
+				sc.offers <- got.fourCCList
 			}
 			props := map[string]any{"fmsVer": "FMS/3,0,1,123"}
 			info := status("status", StatusConnectSuccess, "Connection succeeded.")
