@@ -339,7 +339,7 @@ func (p *Probe) attempt(ctx context.Context, r Result, enhanced bool) Result {
 	r.Error, r.Errno = s.classify(err)
 	if r.Phase == PhaseTLS && r.Error != Canceled {
 		r.Error, r.TLSReason = TLS, classifyTLS(err)
-		r.Certificate = certificateOf(err)
+		r.Certificate = CertificateOf(err)
 	}
 	return r
 }

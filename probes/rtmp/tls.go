@@ -109,9 +109,9 @@ type Certificate struct {
 // maxCertNames bounds the names kept from a certificate: a CDN certificate can carry hundreds.
 const maxCertNames = 8
 
-// certificateOf reads the server's certificate out of a failed verification, or nil. It looks at
+// CertificateOf reads the server's certificate out of a failed verification, or nil. It looks at
 // the error only: crypto/tls hands the unverified chain with it.
-func certificateOf(err error) *Certificate {
+func CertificateOf(err error) *Certificate {
 	var (
 		cve      *tls.CertificateVerificationError
 		unknown  x509.UnknownAuthorityError
@@ -137,8 +137,9 @@ func certificateOf(err error) *Certificate {
 		IssuerCN:  clean(leaf.Issuer.CommonName, 96, true),
 		NotBefore: leaf.NotBefore.UTC(),
 		NotAfter:  leaf.NotAfter.UTC(),
-		// Self-signed: same name both sides and the certificate's own key verifies it.
-		SelfSigned: slices.Equal(leaf.RawSubject, leaf.RawIssuer) && leaf.CheckSignatureFrom(leaf) == nil,
+		// Self-signed: same name both sides and its own key verifies it (a leaf is no CA, so not
+		// CheckSignatureFrom, which requires one).
+		SelfSigned: slices.Equal(leaf.RawSubject, leaf.RawIssuer) && leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil,
 	}
 	if len(leaf.Subject.Organization) > 0 {
 		c.SubjectO = clean(leaf.Subject.Organization[0], 96, true)
