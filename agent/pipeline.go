@@ -4,6 +4,7 @@ package agent
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -268,6 +269,10 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 		p.progress(t.Name, StageTCP)
 	}
 	res.TCP = make([]tcp.Result, len(addrs)*len(ports))
+	// The ingest port's connections are kept for the RTMP session (one per address), so it
+	// continues on the connection measured here: one connection per ingest address per run.
+	kept := make([]net.Conn, len(res.TCP))
+	keep := !isSRT && rtmpLevel(t) != rtmp.LevelOff && (u.Scheme == "rtmp" || u.Scheme == "rtmps")
 	// All connects start together: the ingest port and the alternatives are measured at the same
 	// moment, so "1935 timed out while 443 connected" describes one state of the network.
 	tctx, cancel := context.WithTimeout(ctx, timeout)
@@ -307,7 +312,11 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 			wg.Add(1)
 			go func(k int, ap netip.AddrPort, role string) {
 				defer wg.Done()
-				r := p.newTCP(tcp.Config{Address: ap}).Run(tctx)
+				cfg := tcp.Config{Address: ap}
+				if keep && role == "ingest" {
+					cfg.Keep = func(c net.Conn) { kept[k] = c }
+				}
+				r := p.newTCP(cfg).Run(tctx)
 				r.Role = role
 				res.TCP[k] = r
 			}(i*len(ports)+j, netip.AddrPortFrom(a, uint16(port)), role)
@@ -315,26 +324,43 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 	}
 	wg.Wait()
 	cancel()
-	p.probeRTMP(ctx, t, u, timeout, &res)
+	p.probeRTMP(ctx, t, u, timeout, &res, kept)
 	return res
+}
+
+// rtmpLevel is the target's RTMP level, the default when unset.
+func rtmpLevel(t Target) rtmp.Level {
+	if t.RTMP == "" {
+		return rtmp.LevelHandshake
+	}
+	return t.RTMP
 }
 
 // probeRTMP runs the RTMP probe on the first address whose ingest port connected: an encoder
 // would use that one, and a second session elsewhere adds nothing but load. It has its own
 // deadline, lengthened by the hold for a publish.
-func (p *Pipeline) probeRTMP(ctx context.Context, t Target, u *ingesturl.URL, timeout time.Duration, res *record.Results) {
-	level := t.RTMP
-	if level == "" {
-		level = rtmp.LevelHandshake
-	}
+//
+// kept holds the ingest port's connections the TCP connects made (by index in res.TCP): the one to
+// the chosen address is handed to the session, the others are closed.
+func (p *Pipeline) probeRTMP(ctx context.Context, t Target, u *ingesturl.URL, timeout time.Duration, res *record.Results, kept []net.Conn) {
+	var conn net.Conn
+	defer func() {
+		for _, c := range kept {
+			if c != nil && c != conn {
+				_ = c.Close()
+			}
+		}
+	}()
+	level := rtmpLevel(t)
 	if level == rtmp.LevelOff || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || ctx.Err() != nil {
 		return
 	}
 	var addr netip.AddrPort
-	for _, r := range res.TCP {
+	for i, r := range res.TCP {
 		if r.Role == "ingest" && r.OK {
 			if a, err := netip.ParseAddr(r.Address); err == nil {
 				addr = netip.AddrPortFrom(a, uint16(r.Port))
+				conn = kept[i]
 				break
 			}
 		}
@@ -348,7 +374,7 @@ func (p *Pipeline) probeRTMP(ctx context.Context, t Target, u *ingesturl.URL, ti
 	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r := p.newRTMP(rtmp.Config{Address: addr, URL: u, Level: level, CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify}).Run(rctx)
+	r := p.newRTMP(rtmp.Config{Address: addr, URL: u, Level: level, CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify, Conn: conn}).Run(rctx)
 	res.RTMP = &r
 }
 

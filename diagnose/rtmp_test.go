@@ -55,7 +55,7 @@ func TestRTMPFindings(t *testing.T) {
 		}), []string{"rtmp.publish_rejected"}, record.Error, "NetStream.Publish.Denied"},
 		{"dropped while held", with(func(r *rtmp.Result) {
 			r.Error, r.Phase, r.Status, r.HoldSeconds = rtmp.Closed, rtmp.PhaseHold, rtmp.StatusPublishStart, 0.8
-		}), []string{"rtmp.publish_rejected"}, record.Error, "and then dropped it"},
+		}), []string{"rtmp.publish_rejected"}, record.Error, "then closed the connection at once"},
 		{"unknown authority", with(func(r *rtmp.Result) {
 			r.TLS, r.Error, r.Phase, r.TLSReason = true, rtmp.TLS, rtmp.PhaseTLS, rtmp.TLSUnknownAuthority
 		}), []string{"tls.failed"}, record.Error, "not signed by a trusted authority"},
@@ -105,7 +105,7 @@ func TestRTMPFindings(t *testing.T) {
 func TestRTMPEvidenceHasStatusAndTimings(t *testing.T) {
 	r := &rtmp.Result{Address: "10.0.0.2", Port: 1935, Level: rtmp.LevelPublish, Phase: rtmp.PhasePublish, Error: rtmp.InUse,
 		Status: rtmp.StatusPublishBadName, ConnectSeconds: 0.0101, HandshakeSeconds: 0.02, RTMPConnectSeconds: 0.03, PublishSeconds: 0.004}
-	fs := rtmpFindings("live", r)
+	fs := rtmpFindings(rtmpTarget{app: "live", host: "push.example.com"}, r)
 	if len(fs) != 1 {
 		t.Fatalf("got %d findings; want 1", len(fs))
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
+	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/record"
 )
 
@@ -111,7 +112,7 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 			step(true, false, "tcp", fmt.Sprintf("%s connected in %s%s", where, ms(t.ConnectSeconds), role))
 			continue
 		}
-		why := string(t.Error)
+		why := tcpFailure(t.Error)
 		if t.Errno != "" {
 			why += " (" + t.Errno + ")"
 		}
@@ -143,7 +144,9 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 	}
 }
 
-// rtmpStep is the RTMP line: the level, where it ended, and each phase's time.
+// rtmpStep is the RTMP line in plain words: what was tried, what happened, how long each step
+// took. Phase and class names stay in the record; a status code the server sent is quoted in
+// parentheses, as the server's own words.
 func rtmpStep(x *rtmp.Result, c palette) string {
 	where := fmt.Sprintf("%s port %d", x.Address, x.Port)
 	if strings.Contains(x.Address, ":") {
@@ -153,25 +156,7 @@ func rtmpStep(x *rtmp.Result, c palette) string {
 	if x.TLS {
 		level += " over TLS"
 	}
-	var head string
-	if x.OK {
-		head = fmt.Sprintf("%s to %s ok", level, where)
-		if x.Status != "" {
-			head += " (" + x.Status + ")"
-		}
-	} else {
-		why := string(x.Error)
-		if x.TLSReason != "" {
-			why += " " + string(x.TLSReason)
-		}
-		if x.Status != "" {
-			why += " " + x.Status
-		}
-		if x.LooksLike != "" {
-			why += ", looks like " + x.LooksLike
-		}
-		head = fmt.Sprintf("%s to %s: %s at %s", level, where, why, strings.ReplaceAll(string(x.Phase), "_", " "))
-	}
+	head := fmt.Sprintf("%s to %s: %s", level, where, rtmpOutcome(x))
 	// What the ingest said to the Enhanced RTMP offer: information, never a failure.
 	if x.Connected() {
 		if len(x.Codecs) > 0 {
@@ -188,7 +173,7 @@ func rtmpStep(x *rtmp.Result, c palette) string {
 		name string
 		s    float64
 	}{{"tcp", x.ConnectSeconds}, {"tls", x.TLSSeconds}, {"handshake", x.HandshakeSeconds}, {"connect", x.RTMPConnectSeconds},
-		{"createStream", x.CreateStreamSeconds}, {"publish", x.PublishSeconds}, {"held", x.HoldSeconds}} {
+		{"stream setup", x.CreateStreamSeconds}, {"publish", x.PublishSeconds}} {
 		if p.s > 0 {
 			times = append(times, p.name+" "+ms(p.s))
 		}
@@ -197,6 +182,120 @@ func rtmpStep(x *rtmp.Result, c palette) string {
 		return head
 	}
 	return fmt.Sprintf("%s  %s(%s)%s", head, c.dim, strings.Join(times, ", "), c.reset)
+}
+
+// rtmpOutcome says what happened, in words: how far the session got and how it ended.
+func rtmpOutcome(x *rtmp.Result) string {
+	if x.OK {
+		switch x.Phase {
+		case rtmp.PhaseHold, rtmp.PhasePublish:
+			if x.HoldSeconds > 0 {
+				return "accepted and held for " + ms(x.HoldSeconds)
+			}
+			return "accepted"
+		case rtmp.PhaseRTMPConnect:
+			return "the application accepted the connection"
+		}
+		return "handshake completed"
+	}
+	step := map[rtmp.Phase]string{
+		rtmp.PhaseConnect: "the TCP connect", rtmp.PhaseTLS: "the TLS handshake", rtmp.PhaseHandshake: "the handshake",
+		rtmp.PhaseRTMPConnect: "the connect to the application", rtmp.PhaseCreateStream: "the stream setup",
+		rtmp.PhasePublish: "the publish request", rtmp.PhaseHold: "the publish",
+	}[x.Phase]
+	status := ""
+	if x.Status != "" && x.Status != rtmp.StatusPublishStart {
+		status = " (" + x.Status + ")"
+	}
+	errno := ""
+	if x.Errno != "" {
+		errno = " (" + x.Errno + ")"
+	}
+	switch x.Error {
+	case rtmp.Canceled:
+		return "stopped before it finished"
+	case rtmp.Timeout:
+		if x.Phase == rtmp.PhaseHandshake && x.BytesReceived == 0 {
+			return fmt.Sprintf("no answer to the handshake in %s", ms(x.HandshakeSeconds))
+		}
+		return "no answer to " + step + " in time"
+	case rtmp.ConnectFailed:
+		return "the TCP connect failed" + errno
+	case rtmp.TLS:
+		return tlsOutcome(x)
+	case rtmp.NotRTMP:
+		switch x.LooksLike {
+		case "http", "html":
+			if x.HTTPStatus != 0 {
+				return fmt.Sprintf("answered with a web page (HTTP status %d), not RTMP", x.HTTPStatus)
+			}
+			return "answered with a web page, not RTMP"
+		case "tls":
+			return "answered with TLS, not plain RTMP"
+		case "ssh":
+			return "answered with SSH, not RTMP"
+		}
+		return fmt.Sprintf("answered with something that is not RTMP (first byte %s)", x.S0)
+	case rtmp.InUse:
+		return "refused: another encoder is already publishing this stream" + status
+	case rtmp.Rejected:
+		return "the server refused " + step + status
+	case rtmp.Closed:
+		if x.Phase == rtmp.PhaseHold {
+			if x.HoldSeconds < 1 {
+				return "accepted, then closed by the server at once" + status
+			}
+			return fmt.Sprintf("accepted, then closed by the server after %s%s", ms(x.HoldSeconds), status)
+		}
+		if x.Phase == rtmp.PhaseHandshake {
+			return fmt.Sprintf("closed by the server during the handshake, after %d bytes%s", x.BytesReceived, errno)
+		}
+		return "closed by the server after " + step + ", without a status" + errno
+	case rtmp.Protocol:
+		return "the server broke the RTMP protocol during " + step
+	}
+	return step + " failed" + errno
+}
+
+// tlsOutcome says in words why the TLS session failed, naming the certificate where there is one.
+func tlsOutcome(x *rtmp.Result) string {
+	issuer := ""
+	if c := x.Certificate; c != nil {
+		name := c.IssuerCN
+		if name == "" {
+			name = c.IssuerO
+		}
+		if name != "" && !c.SelfSigned {
+			issuer = fmt.Sprintf(" (issued by '%s')", name)
+		}
+	}
+	switch x.TLSReason {
+	case rtmp.TLSUnknownAuthority:
+		if c := x.Certificate; c != nil && c.SelfSigned {
+			return "the certificate is self-signed, and this machine does not trust it"
+		}
+		return "the certificate is not from an authority this machine trusts" + issuer
+	case rtmp.TLSNameMismatch:
+		return "the certificate is for another host name" + issuer
+	case rtmp.TLSExpired:
+		if c := x.Certificate; c != nil {
+			return "the certificate expired on " + c.NotAfter.UTC().Format("2006-01-02")
+		}
+		return "the certificate has expired"
+	case rtmp.TLSNotYetValid:
+		return "the certificate is not valid yet (check this machine's clock)"
+	case rtmp.TLSNotTLS:
+		return "the server did not answer with TLS"
+	case rtmp.TLSTimeout:
+		return "no answer to the TLS hello in " + ms(x.TLSSeconds)
+	case rtmp.TLSAlert:
+		return "the server refused the TLS handshake"
+	case rtmp.TLSClosed:
+		return "closed by the server during the TLS handshake"
+	case rtmp.TLSCAFile:
+		return "the configured ca_file could not be used"
+	}
+	return "the TLS handshake failed"
 }
 
 // srtStep is the SRT line: what the handshake reached, what was sent (never the values), and the
@@ -261,6 +360,25 @@ func srtStep(x *srt.Result, c palette) string {
 		return head
 	}
 	return fmt.Sprintf("%s  %s(%s)%s", head, c.dim, strings.Join(times, ", "), c.reset)
+}
+
+// tcpFailure says in words how a connect failed.
+func tcpFailure(c tcp.Class) string {
+	switch c {
+	case tcp.Timeout:
+		return "no answer"
+	case tcp.Refused:
+		return "refused"
+	case tcp.Unreachable:
+		return "unreachable"
+	case tcp.Reset:
+		return "reset"
+	case tcp.Denied:
+		return "blocked by this machine's firewall"
+	case tcp.Canceled:
+		return "stopped"
+	}
+	return "failed"
 }
 
 // dnsFailure names a failed lookup for the checklist: rcodes as DNS tools print them (NXDOMAIN,

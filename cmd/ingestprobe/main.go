@@ -65,6 +65,7 @@ Usage:
   ingestprobe run [--config F]                                        the agent, in the foreground
   ingestprobe url check URL [--key-file F] [--json]                    lint a publishing URL offline
   ingestprobe url sign --domain D --stream S --key-file F [--valid 24h] print a signed Tencent push URL
+  ingestprobe explain "MESSAGE" [URL] [--publish]                      what an encoder's error means, and check it
   ingestprobe service install|uninstall|start|stop|restart|status     the agent as a system service
   ingestprobe config validate [FILE]                                  check a config file
   ingestprobe version                                                 print the version
@@ -113,6 +114,8 @@ func run(ctx context.Context, e env, args []string) int {
 		code, err = cmdConfig(e, args[1:])
 	case "url":
 		code, err = cmdURL(ctx, e, args[1:])
+	case "explain":
+		code, err = cmdExplain(ctx, e, args[1:])
 	case "service":
 		code, err = cmdService(ctx, e, args[1:])
 	case "version", "--version":

@@ -169,11 +169,18 @@ type Config struct {
 	CAFile             string        // PEM roots trusted besides the system's, for rtmps
 	InsecureSkipVerify bool          // rtmps without verifying the certificate
 	Hold               time.Duration // how long to hold an accepted publish; 0 = DefaultHold
+	// Conn, when set, is an open TCP connection to Address (the agent hands over the TCP probe's
+	// connection to the ingest port): the session continues on it instead of dialing, so a
+	// receiver that takes one connection works and the ingest sees one client per run. The probe
+	// owns it from New on and closes it, whether Run uses it or not.
+	Conn net.Conn
 }
 
 // Probe runs one RTMP session against Config.Address.
 type Probe struct {
 	cfg    Config
+	connMu sync.Mutex
+	conn   net.Conn // Config.Conn until a session takes it
 	dial   func(ctx context.Context, network, address string) (net.Conn, error)
 	now    func() time.Time
 	random func([]byte)
@@ -188,7 +195,7 @@ func New(cfg Config) *Probe {
 		cfg.Hold = DefaultHold
 	}
 	var d net.Dialer
-	return &Probe{cfg: cfg, dial: d.DialContext, now: time.Now, random: func(b []byte) { _, _ = rand.Read(b) }}
+	return &Probe{cfg: cfg, conn: cfg.Conn, dial: d.DialContext, now: time.Now, random: func(b []byte) { _, _ = rand.Read(b) }}
 }
 
 // Result is what one session measured. It holds no stream name, query or key: the status
@@ -205,6 +212,12 @@ type Result struct {
 	Errno              string    `json:"errno,omitempty"`
 	TLSReason          TLSReason `json:"tls_reason,omitempty"`
 	InsecureSkipVerify bool      `json:"insecure_skip_verify,omitempty"`
+	// Certificate is the server's certificate when verifying it failed (tls_reason unknown
+	// authority, name mismatch, expired, not yet valid).
+	Certificate *Certificate `json:"certificate,omitempty"`
+	// ReusedConnection: the session ran on the TCP probe's connection (Config.Conn), so it has no
+	// TCP connect of its own (connect_seconds 0).
+	ReusedConnection bool `json:"reused_connection,omitempty"`
 	// What came back instead of a handshake: the first byte (S0) in hex when it was not 3, what
 	// the reply looks like (http, tls, ssh), and an HTTP status code when one was readable.
 	S0         string `json:"s0,omitempty"`
@@ -233,6 +246,7 @@ type Result struct {
 // Run probes under ctx's deadline (fallbackTimeout when it has none). It never returns an error:
 // how far it got and why it stopped are in the Result.
 func (p *Probe) Run(ctx context.Context) Result {
+	defer p.dropConn()
 	cfg := p.cfg
 	r := Result{Probe: "rtmp", Address: cfg.Address.Addr().String(), Port: int(cfg.Address.Port()), Level: cfg.Level}
 	if cfg.URL == nil {
@@ -250,6 +264,12 @@ func (p *Probe) Run(ctx context.Context) Result {
 		defer cancel()
 	}
 	first := p.attempt(ctx, r, true)
+	if first.ReusedConnection && first.Phase == PhaseHandshake && first.Error == Closed && first.BytesReceived == 0 && ctx.Err() == nil {
+		// The connection handed over was closed before the server said anything: the server
+		// dropped it while it sat idle (the other TCP connects were still running). That says
+		// nothing about RTMP: ask on a connection of our own.
+		first = p.attempt(ctx, r, true)
+	}
 	if !refusedAtConnect(first) || ctx.Err() != nil {
 		return first
 	}
@@ -263,6 +283,22 @@ func (p *Probe) Run(ctx context.Context) Result {
 		return plain
 	}
 	return first
+}
+
+// takeConn hands out Config.Conn once: the first session continues on it, a retry dials anew.
+func (p *Probe) takeConn() net.Conn {
+	p.connMu.Lock()
+	defer p.connMu.Unlock()
+	c := p.conn
+	p.conn = nil
+	return c
+}
+
+// dropConn closes Config.Conn when no session took it (level off, no URL, canceled before).
+func (p *Probe) dropConn() {
+	if c := p.takeConn(); c != nil {
+		_ = c.Close()
+	}
 }
 
 // refusedAtConnect says the ingest refused the connect itself: an error status, a close, or a
@@ -303,6 +339,7 @@ func (p *Probe) attempt(ctx context.Context, r Result, enhanced bool) Result {
 	r.Error, r.Errno = s.classify(err)
 	if r.Phase == PhaseTLS && r.Error != Canceled {
 		r.Error, r.TLSReason = TLS, classifyTLS(err)
+		r.Certificate = CertificateOf(err)
 	}
 	return r
 }
@@ -345,7 +382,13 @@ func (c countingReader) Read(b []byte) (int, error) {
 
 func (s *session) run() error {
 	r := s.res
-	if err := s.phase(PhaseConnect, &r.ConnectSeconds, s.dial); err != nil {
+	if c := s.p.takeConn(); c != nil {
+		// The TCP probe's connection: its connect was measured there (connect_seconds stays 0).
+		r.Phase, r.ReusedConnection = PhaseConnect, true
+		if err := s.use(c); err != nil {
+			return fmt.Errorf("rtmp: %s: %w", s.addr, err)
+		}
+	} else if err := s.phase(PhaseConnect, &r.ConnectSeconds, s.dial); err != nil {
 		return err
 	}
 	if r.TLS {
@@ -389,6 +432,11 @@ func (s *session) dial() error {
 	if err != nil {
 		return err
 	}
+	return s.use(c)
+}
+
+// use makes c the session's connection, under the session's deadline and cancellation.
+func (s *session) use(c net.Conn) error {
 	s.raw, s.conn = c, c
 	if err := c.SetDeadline(s.deadline); err != nil {
 		return err

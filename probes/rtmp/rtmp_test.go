@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -372,6 +373,10 @@ func TestHostileServers(t *testing.T) {
 			check: func(t *testing.T, r Result) {
 				if r.TLSReason != TLSUnknownAuthority {
 					t.Errorf("got tls reason %q; want %q", r.TLSReason, TLSUnknownAuthority)
+				}
+				if c := r.Certificate; c == nil || c.IssuerCN != "ingestprobe test CA" || c.SubjectCN != "localhost" || c.SelfSigned ||
+					!slices.Equal(c.Names, []string{"localhost", "127.0.0.1"}) || c.NotAfter.IsZero() {
+					t.Errorf("got certificate %+v; want the test CA's leaf for localhost", r.Certificate)
 				}
 			},
 		},

@@ -9,6 +9,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/ingestprobe/ingestprobe/internal/capool"
 )
@@ -19,7 +22,8 @@ type TLSReason string
 const (
 	TLSUnknownAuthority TLSReason = "unknown_authority" // the certificate chains to no trusted root
 	TLSNameMismatch     TLSReason = "name_mismatch"     // the certificate is not for the URL's host
-	TLSExpired          TLSReason = "expired"           // expired or not yet valid: check this host's clock too
+	TLSExpired          TLSReason = "expired"           // past its validity: check this host's clock too
+	TLSNotYetValid      TLSReason = "not_yet_valid"     // before its validity: usually this host's clock is behind
 	TLSInvalid          TLSReason = "invalid"           // another certificate problem
 	TLSNotTLS           TLSReason = "not_tls"           // the server answered, but not with TLS
 	TLSAlert            TLSReason = "alert"             // the server refused the handshake with a TLS alert
@@ -64,6 +68,9 @@ func classifyTLS(err error) TLSReason {
 		return TLSNameMismatch
 	case errors.As(err, &invalid):
 		if invalid.Reason == x509.Expired {
+			if invalid.Cert != nil && time.Now().Before(invalid.Cert.NotBefore) {
+				return TLSNotYetValid
+			}
 			return TLSExpired
 		}
 		return TLSInvalid
@@ -81,4 +88,73 @@ func classifyTLS(err error) TLSReason {
 		return TLSClosed
 	}
 	return TLSOther
+}
+
+// Certificate names the certificate an RTMPS ingest presented when verifying it failed: whose it
+// is, who issued it and when it is valid — what a person needs to tell the ingest's own certificate
+// from one a TLS-inspecting firewall made. Nothing in it is secret; every string is bounded.
+type Certificate struct {
+	SubjectCN string    `json:"subject_cn,omitempty"`
+	SubjectO  string    `json:"subject_o,omitempty"`
+	IssuerCN  string    `json:"issuer_cn,omitempty"`
+	IssuerO   string    `json:"issuer_o,omitempty"`
+	Names     []string  `json:"names,omitempty"` // the DNS and IP names it is valid for, at most maxCertNames
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+	// SelfSigned: the certificate is its own issuer (a test server, an appliance's default
+	// certificate), so no CA vouches for it at all.
+	SelfSigned bool `json:"self_signed,omitempty"`
+}
+
+// maxCertNames bounds the names kept from a certificate: a CDN certificate can carry hundreds.
+const maxCertNames = 8
+
+// CertificateOf reads the server's certificate out of a failed verification, or nil. It looks at
+// the error only: crypto/tls hands the unverified chain with it.
+func CertificateOf(err error) *Certificate {
+	var (
+		cve      *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		leaf     *x509.Certificate
+	)
+	switch {
+	case errors.As(err, &cve) && len(cve.UnverifiedCertificates) > 0:
+		leaf = cve.UnverifiedCertificates[0]
+	case errors.As(err, &unknown):
+		leaf = unknown.Cert
+	case errors.As(err, &hostname):
+		leaf = hostname.Certificate
+	case errors.As(err, &invalid):
+		leaf = invalid.Cert
+	}
+	if leaf == nil {
+		return nil
+	}
+	c := &Certificate{
+		SubjectCN: clean(leaf.Subject.CommonName, 96, true),
+		IssuerCN:  clean(leaf.Issuer.CommonName, 96, true),
+		NotBefore: leaf.NotBefore.UTC(),
+		NotAfter:  leaf.NotAfter.UTC(),
+		// Self-signed: same name both sides and its own key verifies it (a leaf is no CA, so not
+		// CheckSignatureFrom, which requires one).
+		SelfSigned: slices.Equal(leaf.RawSubject, leaf.RawIssuer) && leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil,
+	}
+	if len(leaf.Subject.Organization) > 0 {
+		c.SubjectO = clean(leaf.Subject.Organization[0], 96, true)
+	}
+	if len(leaf.Issuer.Organization) > 0 {
+		c.IssuerO = clean(leaf.Issuer.Organization[0], 96, true)
+	}
+	for _, n := range leaf.DNSNames {
+		c.Names = append(c.Names, clean(strings.ToLower(n), 96, true))
+	}
+	for _, ip := range leaf.IPAddresses {
+		c.Names = append(c.Names, ip.String())
+	}
+	if len(c.Names) > maxCertNames {
+		c.Names = c.Names[:maxCertNames]
+	}
+	return c
 }

@@ -136,7 +136,27 @@ func (p *Probe) kernelConnect(ctx context.Context) (connecting, end time.Time, r
 	if info, ierr := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO); ierr == nil {
 		rtt = time.Duration(info.Rtt) * time.Microsecond
 	}
+	if p.cfg.Keep != nil {
+		keepFD(fd, p.cfg.Keep)
+	}
 	return connecting, end, rtt, nil
+}
+
+// keepFD hands a connected socket to keep as a net.Conn: a duplicate of fd (close-on-exec) goes
+// to Go's network poller, and the caller closes fd itself as always. When no descriptor is left
+// to duplicate, nothing is handed over: the connect still succeeded, and the RTMP session dials.
+func keepFD(fd int, keep func(net.Conn)) {
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	f := os.NewFile(uintptr(dup), "tcp")
+	c, err := net.FileConn(f) // duplicates again; f's descriptor is closed here
+	f.Close()
+	if err != nil {
+		return
+	}
+	keep(c)
 }
 
 // waitWritable polls fd until it is writable (or hung up), ctx's deadline passes, or ctx is

@@ -28,6 +28,6 @@ func (p *Probe) dialConnect(ctx context.Context, rtt func(net.Conn) time.Duratio
 	if rtt != nil {
 		d = rtt(conn)
 	}
-	conn.Close()
+	p.keepOrClose(conn)
 	return connecting, end, d, nil
 }

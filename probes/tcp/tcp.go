@@ -34,6 +34,11 @@ const (
 // Config says what to connect to.
 type Config struct {
 	Address netip.AddrPort
+	// Keep, when set, is handed the connection when the connect succeeded, instead of the probe
+	// closing it; Keep owns it then. The agent keeps the ingest port's connection so the RTMP
+	// session continues on it. Keep runs after the connect's clock stopped: the figures are the
+	// same with or without it.
+	Keep func(net.Conn)
 }
 
 // Probe connects once to Config.Address.
@@ -63,8 +68,8 @@ type Result struct {
 	RTTSeconds float64 `json:"rtt_seconds,omitempty"`
 }
 
-// Run connects under ctx's deadline and closes the connection at once: it measures reachability,
-// not the service behind the port.
+// Run connects under ctx's deadline and closes the connection at once (or hands it to
+// Config.Keep): it measures reachability, not the service behind the port.
 func (p *Probe) Run(ctx context.Context) Result {
 	r := Result{Probe: "tcp", Address: p.cfg.Address.Addr().String(), Port: int(p.cfg.Address.Port())}
 	start := p.now()
@@ -74,7 +79,7 @@ func (p *Probe) Run(ctx context.Context) Result {
 	if p.dial != nil {
 		var conn net.Conn
 		if conn, err = p.dial(ctx, "tcp", p.cfg.Address.String()); err == nil {
-			conn.Close()
+			p.keepOrClose(conn)
 		}
 		end = p.now()
 	} else {
@@ -91,6 +96,15 @@ func (p *Probe) Run(ctx context.Context) Result {
 	r.RTTSeconds = rtt.Seconds()
 	r.OK = true
 	return r
+}
+
+// keepOrClose hands c to Config.Keep, or closes it.
+func (p *Probe) keepOrClose(c net.Conn) {
+	if p.cfg.Keep != nil {
+		p.cfg.Keep(c)
+		return
+	}
+	c.Close()
 }
 
 // classify turns a dial error into a class and the errno's name (neterr's rules). Resolve and

@@ -48,14 +48,14 @@ func TestIntegrationProviders(t *testing.T) {
 			name: "youtube through the team's own name: GO, and nginx announces no codecs", config: cfg, provider: "youtube",
 			url: "rtmp://" + lab.NameOpen + "/live2/" + streamKey, exit: 0, verdict: record.Go,
 			lines: []string{"(provider youtube)", "host, port and application as the youtube ingest takes them",
-				"rtmp connect to 10.231.2.10 port 1935 ok (NetConnection.Connect.Success); Enhanced RTMP: none announced"},
+				"rtmp connect to 10.231.2.10 port 1935: the application accepted the connection; Enhanced RTMP: none announced"},
 		},
 		{
 			// The network and the ingest are fine — the probe connects to the live app — but
 			// YouTube would refuse the application: the URL doctor says so before the show.
 			name: "youtube with the wrong application", config: cfg, provider: "youtube",
 			url: "rtmp://" + lab.NameOpen + "/live/" + streamKey, exit: 1, verdict: record.NoGo, codes: []string{"url.wrong_app"},
-			lines: []string{`the application is "live"; YouTube Live takes only "live2"`, "rtmp connect to 10.231.2.10 port 1935 ok"},
+			lines: []string{`the application is "live"; YouTube Live takes only "live2"`, "rtmp connect to 10.231.2.10 port 1935: the application accepted the connection"},
 		},
 		{
 			name: "facebook over plain RTMP", config: cfg, provider: "facebook",
