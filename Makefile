@@ -8,12 +8,13 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # sees a real checklist at once. Override: make run URL=rtmp://push.example.com/live/stream
 URL      ?= rtmp://127.0.0.1:1935/live/demo
 
-.PHONY: help build run test test-unit lint vet-cross fuzz bench bench-deps clean cross dist package
+.PHONY: help build run test test-unit test-wine lint vet-cross fuzz bench bench-deps clean cross dist package
 
 help:
 	@echo "make build   build $(BIN)"
 	@echo "make run     build, then check URL=$(URL)"
 	@echo "make test    unit and integration tests (integration needs root; it skips otherwise)"
+	@echo "make test-wine  the Windows build's tests under Wine, and in the lab (skips without wine64; scripts/wine-test.sh)"
 	@echo "make lint    gofmt and go vet (here, then as Windows and macOS build it: vet-cross)"
 	@echo "make vet-cross  go vet ./... with GOOS=windows and GOOS=darwin, tests included"
 	@echo "make fuzz    run each fuzz test for a short while"
@@ -41,6 +42,12 @@ run: build
 
 test: lint
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# The Windows build under Wine (wine64, gcc-mingw-w64-x86-64): the neterr, icmp and tcp test
+# binaries, then TestIntegrationWindows in the lab (root). A separate target because Wine's start
+# is slow: about a minute in all, 10 s of it making the prefix the first time (bin/wine/prefix).
+test-wine:
+	GO=$(GO) scripts/wine-test.sh
 
 test-unit:
 	$(GO) test -short -count=1 ./...
