@@ -65,6 +65,37 @@ for pkg in neterr probes/icmp probes/tcp; do
     fail=1
   fi
 done
+# The MSI under Wine's msiexec: an existing config is kept (install and uninstall), a fresh install
+# writes the default one, the service is registered with its command line and not started, and
+# uninstalling removes the binary and the service. (Wine's msi does not apply
+# MsiServiceConfigFailureActions: the recovery actions are checked in the tables only, by msi.sh.)
+if command -v wixl >/dev/null && command -v msibuild >/dev/null; then
+  echo "== MSI under Wine's msiexec"
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" build -trimpath -o "$WINE_DIR/ingestprobe.exe" ./cmd/ingestprobe
+  packaging/windows/msi.sh amd64 0.0.0 "$WINE_DIR/ingestprobe.exe" "$WINE_DIR/ingestprobe.msi"
+  msi="Z:$(echo "$WINE_DIR/ingestprobe.msi" | tr / '\\')"
+  data="$WINEPREFIX/drive_c/ProgramData/ingestprobe" pf="$WINEPREFIX/drive_c/Program Files/ingestprobe"
+  msifail() { echo "wine-test: MSI: $1" >&2; fail=1; }
+  mkdir -p "$data" && echo "# the user's own" > "$data/config.toml"
+  timeout 120 "$WINE" msiexec /i "$msi" /qn || msifail "install failed"
+  [ -f "$pf/ingestprobe.exe" ] || msifail "no Program Files\\ingestprobe\\ingestprobe.exe"
+  [ "$(cat "$data/config.toml")" = "# the user's own" ] || msifail "an existing config.toml was overwritten"
+  svc="$(timeout 30 "$WINE" reg query 'HKLM\System\CurrentControlSet\Services\ingestprobe' 2>&1 || true)"
+  echo "$svc" | grep -q 'ingestprobe.exe service run --config "C:\\ProgramData\\ingestprobe\\config.toml"' || msifail "service command line: $svc"
+  timeout 30 "$WINE" sc query ingestprobe 2>&1 | grep -q STOPPED || msifail "the service is not stopped after install"
+  timeout 120 "$WINE" msiexec /x "$msi" /qn || msifail "uninstall failed"
+  [ ! -e "$pf/ingestprobe.exe" ] || msifail "the binary is left after uninstall"
+  [ "$(cat "$data/config.toml")" = "# the user's own" ] || msifail "uninstall removed or changed config.toml"
+  rm -f "$data/config.toml"
+  timeout 120 "$WINE" msiexec /i "$msi" /qn || msifail "fresh install failed"
+  cmp -s "$data/config.toml" packaging/windows/config.toml || msifail "a fresh install did not write the default config"
+  timeout 120 "$WINE" msiexec /x "$msi" /qn || msifail "second uninstall failed"
+  rm -rf "$data"
+  [ $fail = 0 ] && echo "MSI: ok"
+else
+  echo "wine-test: MSI under msiexec skipped: no wixl/msibuild (apt-get install wixl msitools)"
+fi
+
 # The unit tests' Wine server runs in this namespace; the integration test starts its own in the
 # venue namespace, with a copy of the prefix.
 "$WINESERVER" -k 2>/dev/null || true
