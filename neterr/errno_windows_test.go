@@ -38,6 +38,36 @@ func TestClassifyWinsock(t *testing.T) {
 	}
 }
 
+// TestWindowsTableIsWinsocks: the Windows table's numbers are x/sys/windows' constants.
+func TestWindowsTableIsWinsocks(t *testing.T) {
+	if host.goos != "windows" {
+		t.Fatalf("host table is %s; want windows", host.goos)
+	}
+	for code, want := range map[syscall.Errno]string{
+		windows.WSAEACCES: "EACCES", windows.WSAEPROTONOSUPPORT: "EPROTONOSUPPORT",
+		windows.WSAESOCKTNOSUPPORT: "ESOCKTNOSUPPORT", windows.WSAEAFNOSUPPORT: "EAFNOSUPPORT",
+		windows.WSAEADDRNOTAVAIL: "EADDRNOTAVAIL", windows.WSAENETDOWN: "ENETDOWN",
+		windows.WSAENETUNREACH: "ENETUNREACH", windows.WSAECONNABORTED: "ECONNABORTED",
+		windows.WSAECONNRESET: "ECONNRESET", windows.WSAETIMEDOUT: "ETIMEDOUT",
+		windows.WSAECONNREFUSED: "ECONNREFUSED", windows.WSAEHOSTDOWN: "EHOSTDOWN",
+		windows.WSAEHOSTUNREACH:       "EHOSTUNREACH",
+		windows.ERROR_NETNAME_DELETED: "ECONNRESET", windows.ERROR_NETWORK_ACCESS_DENIED: "EACCES",
+		windows.ERROR_SEM_TIMEOUT: "ETIMEDOUT", windows.ERROR_CONNECTION_REFUSED: "ECONNREFUSED",
+		windows.ERROR_NETWORK_UNREACHABLE: "ENETUNREACH", windows.ERROR_HOST_UNREACHABLE: "EHOSTUNREACH",
+		windows.ERROR_PORT_UNREACHABLE: "ECONNREFUSED", windows.ERROR_CONNECTION_ABORTED: "ECONNABORTED",
+	} {
+		if got := windowsErrnos.name(uintptr(code)); got != want {
+			t.Errorf("windows code %d: named %q; want %q", code, got, want)
+		}
+	}
+	if len(windowsErrnos.names) != 21 {
+		t.Errorf("the table has %d codes; this test checks 21", len(windowsErrnos.names))
+	}
+	if windowsErrnos.truncated != uintptr(windows.WSAEMSGSIZE) {
+		t.Errorf("truncated %d; want WSAEMSGSIZE %d", windowsErrnos.truncated, windows.WSAEMSGSIZE)
+	}
+}
+
 func TestTruncatedWinsock(t *testing.T) {
 	err := &net.OpError{Op: "read", Net: "ip4:icmp", Err: os.NewSyscallError("wsarecvfrom", windows.WSAEMSGSIZE)}
 	if !Truncated(err) {

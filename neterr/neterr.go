@@ -8,8 +8,9 @@
 //	neterr.IsDeadline(err)                  // the context's or the connection's deadline passed
 //	neterr.Truncated(err)                   // a datagram read longer than the buffer (Windows)
 //
-// Errnos are compared the same way on every platform: on Windows the Winsock codes sockets fail
-// with are first given their Unix namesakes (errno_windows.go).
+// Errnos are compared the same way on every platform: each platform's numbers are read through its
+// table (tables.go: Linux, macOS, Windows), so on Windows the Winsock codes sockets fail with are
+// given their Unix namesakes and the same classes.
 //
 // It is a leaf: it imports nothing from this module, so any probe can use it without importing
 // another probe.
@@ -56,7 +57,7 @@ const (
 // Classify turns err into a class and the errno the class was read from. errno is 0 when the class
 // did not come from an errno (a deadline, a cancellation, a *net.DNSError) or err carries none. On
 // Windows a Winsock code is given as the syscall constant of the same name (WSAECONNREFUSED as
-// syscall.ECONNREFUSED, errno_windows.go), so callers compare errnos the same way everywhere.
+// syscall.ECONNREFUSED, tables.go), so callers compare errnos the same way everywhere.
 //
 // A cancellation wins over a deadline, and both over an errno: when the run was stopped, the
 // errno of the socket it stopped is a consequence, not the reason.
@@ -102,60 +103,30 @@ func Truncated(err error) bool {
 	return errors.As(err, &errno) && truncated(errno)
 }
 
-// errnoClass maps an errno to its class; an errno not listed is Other.
+// posixName is the name of each of the host's syscall constants in the bounded set.
+var posixName = func() map[syscall.Errno]string {
+	m := make(map[syscall.Errno]string, len(posixErrno))
+	for name, e := range posixErrno {
+		m[e] = name
+	}
+	return m
+}()
+
+// errnoClass maps an errno (the host's, canonical) to its class; an errno not listed is Other.
 func errnoClass(e syscall.Errno) Class {
-	switch e {
-	case syscall.ECONNREFUSED:
-		return Refused
-	case syscall.ETIMEDOUT:
-		return Timeout
-	case syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.EHOSTDOWN, syscall.ENETDOWN, syscall.EADDRNOTAVAIL:
-		return Unreachable
-	case syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE:
-		return Reset
-	case syscall.EPERM, syscall.EACCES:
-		return Denied
-	case syscall.EPROTONOSUPPORT, syscall.EAFNOSUPPORT, syscall.ESOCKTNOSUPPORT:
-		return Unsupported
+	if c, ok := posixClass[ErrnoName(e)]; ok {
+		return c
 	}
 	return Other
 }
 
 // ErrnoName is the symbolic name of the errnos Classify knows ("ECONNREFUSED"), or "" for any
 // other: a bounded set, safe as a metric label, and the same on every platform (a Winsock code has
-// its Unix namesake's name).
+// its Unix namesake's name). It takes the platform's number as a system call returned it or the
+// syscall constant Classify returned.
 func ErrnoName(e syscall.Errno) string {
-	switch canonical(e) {
-	case syscall.ECONNREFUSED:
-		return "ECONNREFUSED"
-	case syscall.ETIMEDOUT:
-		return "ETIMEDOUT"
-	case syscall.EHOSTUNREACH:
-		return "EHOSTUNREACH"
-	case syscall.ENETUNREACH:
-		return "ENETUNREACH"
-	case syscall.EHOSTDOWN:
-		return "EHOSTDOWN"
-	case syscall.ENETDOWN:
-		return "ENETDOWN"
-	case syscall.EADDRNOTAVAIL:
-		return "EADDRNOTAVAIL"
-	case syscall.ECONNRESET:
-		return "ECONNRESET"
-	case syscall.ECONNABORTED:
-		return "ECONNABORTED"
-	case syscall.EPIPE:
-		return "EPIPE"
-	case syscall.EPERM:
-		return "EPERM"
-	case syscall.EACCES:
-		return "EACCES"
-	case syscall.EPROTONOSUPPORT:
-		return "EPROTONOSUPPORT"
-	case syscall.EAFNOSUPPORT:
-		return "EAFNOSUPPORT"
-	case syscall.ESOCKTNOSUPPORT:
-		return "ESOCKTNOSUPPORT"
+	if n := host.name(uintptr(e)); n != "" {
+		return n
 	}
-	return ""
+	return posixName[e]
 }

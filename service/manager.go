@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	kservice "github.com/kardianos/service"
 
@@ -94,7 +95,19 @@ type Manager struct {
 	svc controller
 	l   Layout
 	exe string
+	// confirmWait bounds how long each step waits for the service manager to report its outcome
+	// (0: ask once).
+	confirmWait time.Duration
 }
+
+// ConfirmWait is how long a step (install, start, stop, uninstall) waits for the service manager
+// to report it done before the command says it was not: the Windows SCM reports a start as
+// pending until the service says it runs, and systemd a start until the process is up. A healthy
+// agent reports running within a second.
+const ConfirmWait = 15 * time.Second
+
+// confirmPoll is how often the service manager is asked while a step is pending.
+const confirmPoll = 200 * time.Millisecond
 
 // NewManager is the Manager of this platform's service manager for layout l (l.Config absolute),
 // reporting to out. The service will run this binary.
@@ -107,7 +120,7 @@ func NewManager(l Layout, out io.Writer) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("service: %w", err)
 	}
-	return &Manager{out: out, h: realHost(svc.Platform()), svc: svc, l: l, exe: exe}, nil
+	return &Manager{out: out, h: realHost(svc.Platform()), svc: svc, l: l, exe: exe, confirmWait: ConfirmWait}, nil
 }
 
 func (m *Manager) say(format string, a ...any) { fmt.Fprintf(m.out, format+"\n", a...) }
@@ -117,6 +130,41 @@ func (m *Manager) needAdmin(action string) error {
 		return usagef("service %s changes the system: run it as root (sudo ingestprobe service %s)", action, action)
 	}
 	return nil
+}
+
+// Outcomes a step waits for.
+var (
+	isInstalled    = func(_ kservice.Status, installed bool) bool { return installed }
+	isNotInstalled = func(_ kservice.Status, installed bool) bool { return !installed }
+	isRunning      = func(st kservice.Status, installed bool) bool { return installed && st == kservice.StatusRunning }
+	isStopped      = func(st kservice.Status, installed bool) bool { return installed && st != kservice.StatusRunning }
+)
+
+// confirm asks the service manager until want holds for what it reports, at most m.confirmWait,
+// so that a command says only what the manager confirmed. The error names the step and what the
+// manager reported instead.
+func (m *Manager) confirm(step string, want func(kservice.Status, bool) bool) error {
+	deadline := time.Now().Add(m.confirmWait)
+	for {
+		st, was, err := m.installed()
+		if err == nil && want(st, was) {
+			return nil
+		}
+		if !time.Now().Before(deadline) {
+			state := "not installed"
+			switch {
+			case err != nil:
+				state = err.Error()
+			case was && st == kservice.StatusRunning:
+				state = "running"
+			case was:
+				state = "stopped"
+			}
+			return fmt.Errorf("service %s: the %s service manager reports the service %s after %s; logs: %s",
+				step, m.svc.Platform(), state, m.confirmWait, m.logsHint())
+		}
+		time.Sleep(min(confirmPoll, time.Until(deadline)))
+	}
 }
 
 func (m *Manager) installed() (kservice.Status, bool, error) {
@@ -165,6 +213,9 @@ func (m *Manager) Install() error {
 		if err := m.svc.Install(); err != nil {
 			return fmt.Errorf("service install: %w", err)
 		}
+		if err := m.confirm("install", isInstalled); err != nil {
+			return err
+		}
 		changed = true
 		m.say("installed the %s service%s, enabled at boot", m.svc.Platform(), m.where())
 	case m.h.unitPath != "" && !m.unitCurrent():
@@ -182,16 +233,23 @@ func (m *Manager) Install() error {
 	}
 	switch {
 	case st == kservice.StatusRunning && changed:
-		err = m.svc.Restart()
+		if err := m.svc.Restart(); err != nil {
+			return fmt.Errorf("service restart: %w", err)
+		}
+		if err := m.confirm("restart", isRunning); err != nil {
+			return err
+		}
 		m.say("restarted the service")
 	case st == kservice.StatusRunning:
 		m.say("the service is running")
 	default:
-		err = m.svc.Start()
+		if err := m.svc.Start(); err != nil {
+			return fmt.Errorf("service start: %w", err)
+		}
+		if err := m.confirm("start", isRunning); err != nil {
+			return err
+		}
 		m.say("started the service")
-	}
-	if err != nil {
-		return fmt.Errorf("service start: %w", err)
 	}
 	if len(cfg.Targets) == 0 {
 		m.say("no [[targets]] in %s yet: the service waits. Add one, then: %s", m.l.Config, m.reloadHint())
@@ -320,10 +378,16 @@ func (m *Manager) Uninstall(purge bool) error {
 			if err := m.svc.Stop(); err != nil {
 				return fmt.Errorf("service stop: %w", err)
 			}
+			if err := m.confirm("stop", isStopped); err != nil {
+				return err
+			}
 			m.say("stopped the service")
 		}
 		if err := m.svc.Uninstall(); err != nil {
 			return fmt.Errorf("service uninstall: %w", err)
+		}
+		if err := m.confirm("uninstall", isNotInstalled); err != nil {
+			return err
 		}
 		m.say("removed the %s service%s", m.svc.Platform(), m.where())
 	} else {
@@ -363,18 +427,23 @@ func (m *Manager) control(action string) error {
 		return err
 	}
 	var err error
+	want, state := isRunning, "running"
 	switch action {
 	case "start":
 		err = m.svc.Start()
 	case "stop":
 		err = m.svc.Stop()
+		want, state = isStopped, "stopped"
 	case "restart":
 		err = m.svc.Restart()
 	}
 	if err != nil {
 		return fmt.Errorf("service %s: %w", action, err)
 	}
-	m.say("service %s: done", action)
+	if err := m.confirm(action, want); err != nil {
+		return err
+	}
+	m.say("service %s: done, the service is %s", action, state)
 	return nil
 }
 

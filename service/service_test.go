@@ -199,7 +199,11 @@ func (f *fakeSvc) Stop() error {
 	f.status = kservice.StatusStopped
 	return nil
 }
-func (f *fakeSvc) Restart() error                   { f.calls = append(f.calls, "restart"); return nil }
+func (f *fakeSvc) Restart() error {
+	f.calls = append(f.calls, "restart")
+	f.status = kservice.StatusRunning
+	return nil
+}
 func (f *fakeSvc) Status() (kservice.Status, error) { return f.status, f.err }
 func (f *fakeSvc) Platform() string                 { return "linux-systemd" }
 

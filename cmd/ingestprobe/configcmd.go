@@ -6,15 +6,18 @@ import (
 	"github.com/ingestprobe/ingestprobe/config"
 )
 
-const configUsage = `Usage: ingestprobe config validate [FILE]
+// configUsage names this platform's default file (C:\ProgramData\ingestprobe\config.toml on Windows).
+func configUsage() string {
+	return `Usage: ingestprobe config validate [FILE]
 
-Loads FILE (default ` + config.DefaultPath + `) strictly — unknown keys, bad durations, bad URLs and
+Loads FILE (default ` + defaultConfigPath() + `) strictly — unknown keys, bad durations, bad URLs and
 impossible timings are errors with the key and line named — and prints a summary. Exit 0 when
 valid, 2 when not.
 `
+}
 
 func cmdConfig(e env, args []string) (int, error) {
-	fs := newFlagSet(e, "config", configUsage)
+	fs := newFlagSet(e, "config", configUsage())
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return exitUsage, err

@@ -1,7 +1,8 @@
 // Package icmp measures round-trip time and packet loss to one address with a short burst of ICMP
-// echo requests. It tries an unprivileged ping socket first (Linux: the caller's group is inside
-// net.ipv4.ping_group_range; macOS: always) and a raw socket (CAP_NET_RAW, root, Windows
-// Administrator) second; when neither can be opened the result says so and the run is not a
+// echo requests. It tries the unprivileged way first — a ping socket on Linux (the caller's group
+// is inside net.ipv4.ping_group_range) and macOS (SOCK_DGRAM ICMP, always allowed), Windows' ICMP
+// API (IcmpSendEcho2, Icmp6SendEcho2: system_windows.go) — and a raw socket (CAP_NET_RAW, root,
+// Windows Administrator) second; when neither can be opened the result says so and the run is not a
 // failure — ICMP is a nice-to-have beside the TCP and RTMP checks that decide a verdict.
 //
 // The burst is this package's own, on golang.org/x/net/icmp, in the caller's goroutine. It
@@ -104,7 +105,7 @@ func New(cfg Config) *Probe {
 		cfg.ReplyWait = DefaultReplyWait
 	}
 	p := &Probe{cfg: cfg, listen: listen, route: route, now: time.Now}
-	p.ping = p.echo
+	p.ping = p.system // p.echo, or on Windows the ICMP API (system_windows.go)
 	return p
 }
 
@@ -229,9 +230,9 @@ func (p *Probe) plan(ctx context.Context, now time.Time) (count int, timeout tim
 	return count, min(left, time.Duration(count-1)*p.cfg.Interval+wait), true
 }
 
-// route connects a UDP socket to the address: the kernel picks a route (or refuses) and nothing is
-// sent.
-func route(ctx context.Context, addr netip.Addr) error {
+// udpRoute connects a UDP socket to the address: the kernel picks a route (or refuses) and nothing
+// is sent. It is route on Unix; Windows asks iphlpapi instead (system_windows.go).
+func udpRoute(ctx context.Context, addr netip.Addr) error {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "udp", netip.AddrPortFrom(addr, 9).String())
 	if err != nil {

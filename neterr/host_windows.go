@@ -1,0 +1,3 @@
+package neterr
+
+var host = windowsErrnos
