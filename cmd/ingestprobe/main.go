@@ -27,10 +27,12 @@ var (
 	commit  = "none"
 )
 
-// Exit codes, as documented in README.md: 0 every target go or warn, 1 any no-go, 2 usage or config.
+// Exit codes, as documented in README.md: 0 every target go or warn, 1 any no-go or a failure at
+// run time (a port taken, a disk full: the unit restarts on it), 2 usage or config (it does not).
 const (
 	exitOK      = 0
 	exitNoGo    = 1
+	exitFailure = 1
 	exitUsage   = 2
 	exitStopped = 130
 )
@@ -70,7 +72,8 @@ Usage:
   ingestprobe version                                                 print the version
 
 Run "ingestprobe COMMAND --help" for a command's flags.
-Exit codes: 0 every target go or warn, 1 any target no-go, 2 usage or config error.
+Exit codes: 0 every target go or warn, 1 any target no-go or a failure at run time, 2 usage or
+config error.
 `
 
 // env is what a command may touch: its streams and environment, so tests can run commands in-process.
@@ -141,8 +144,9 @@ func run(ctx context.Context, e env, args []string) int {
 		fmt.Fprintln(e.stderr, "ingestprobe: stopped")
 		return exitStopped
 	default:
+		// A failure at run time (a port taken, a disk full): exit 1, which the unit restarts.
 		fmt.Fprintf(e.stderr, "ingestprobe: %v\n", err)
-		return exitUsage
+		return exitFailure
 	}
 }
 

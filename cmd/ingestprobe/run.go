@@ -49,7 +49,7 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 	defer cancel()
 	reload := reloadOnHUP(ctx)
 	if err := newDaemon(e, *cfgPath, log, cfg).Run(ctx, cfg, reload); err != nil {
-		return exitUsage, err
+		return exitFailure, err
 	}
 	return exitOK, nil
 }

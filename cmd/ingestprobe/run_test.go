@@ -143,3 +143,22 @@ func mustRead(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// TestRunRuntimeFailureExit1: `run` whose /metrics port is taken fails at run time, not in its
+// config: exit 1, which the unit restarts (Restart=always), not 2 (RestartPreventExitStatus=2).
+// A config error still exits 2.
+func TestRunRuntimeFailureExit1(t *testing.T) {
+	dir := t.TempDir()
+	taken := listen(t)
+	cfg := writeConfig(t, "[agent]\nstate_dir = \""+dir+"\"\n"+
+		"[[targets]]\nname = \"main\"\nurl = \"rtmp://127.0.0.1:"+taken+"/live/k\"\nalt_ports = []\nicmp = false\n"+
+		"[[sinks]]\ntype = \"prometheus\"\nlisten = \"127.0.0.1:"+taken+"\"\n")
+	code, _, stderr := runCmd(t, "run", "--config", cfg)
+	if code != 1 || !strings.Contains(stderr, "address already in use") {
+		t.Errorf("taken port: exit %d, stderr %q; want 1 naming the taken port", code, stderr)
+	}
+	bad := writeConfig(t, "[agent]\ninterval = 30\n")
+	if code, _, stderr := runCmd(t, "run", "--config", bad); code != exitUsage {
+		t.Errorf("broken config: exit %d, stderr %q; want 2", code, stderr)
+	}
+}
