@@ -57,8 +57,14 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 // newDaemon is the agent of `run` and the service alike, for config file cfgPath.
 func newDaemon(e env, cfgPath string, log *zap.Logger, cfg *config.Config) *agent.Daemon {
 	setAgentGC(e.getenv)
+	// The agent's own series carry the agent id and the static [agent] labels, as the targets'
+	// do, so alerts on them route by venue. They are the labels it started with (like state_dir).
+	labels := map[string]string{"agent": cfg.Agent.ID}
+	for k, v := range cfg.Agent.Labels {
+		labels[k] = v
+	}
 	return &agent.Daemon{ConfigPath: cfgPath, Log: log, Stdout: e.stdout, Version: version,
-		Metrics: metrics.New(version, commit, map[string]string{"agent": cfg.Agent.ID})}
+		Metrics: metrics.New(version, commit, labels)}
 }
 
 // reloadOnHUP turns SIGHUP into reload requests for agent.Daemon.Run until ctx ends: one pending
