@@ -64,7 +64,7 @@ func (r Runner) Run(ctx context.Context) error {
 	prg.run = func(ctx context.Context, cfg *config.Config) error {
 		d := r.Daemon(cfg, log)
 		d.WaitForTargets = true
-		return d.Run(ctx, cfg, r.Reload)
+		return RunDaemon(ctx, d, cfg, r.Reload)
 	}
 	if svcErr != nil {
 		// No service manager (a container without an init, say): run in the foreground, alike.

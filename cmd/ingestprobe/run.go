@@ -11,6 +11,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
 	"github.com/ingestprobe/ingestprobe/metrics"
+	"github.com/ingestprobe/ingestprobe/service"
 )
 
 const runUsage = `Usage: ingestprobe run [--config F] [--log-level L]
@@ -48,7 +49,7 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	reload := reloadOnHUP(ctx)
-	if err := newDaemon(e, *cfgPath, log, cfg).Run(ctx, cfg, reload); err != nil {
+	if err := service.RunDaemon(ctx, newDaemon(e, *cfgPath, log, cfg), cfg, reload); err != nil {
 		return exitFailure, err
 	}
 	return exitOK, nil

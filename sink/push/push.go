@@ -450,7 +450,7 @@ func (p *pusher) loop(ctx context.Context, cur *spool.Cursor, wake <-chan struct
 				delay = p.backoff(failures)
 			}
 			failures++
-			fields := []zap.Field{zap.String("reason", a.reason()), zap.Int("records", len(batch)), zap.Duration("retry_in", delay), zap.Int("failed_attempts", failures)}
+			fields := []zap.Field{zap.String("reason", a.reason()), zap.Int("records", len(batch)), zap.Float64("retry_in_seconds", delay.Seconds()), zap.Int("failed_attempts", failures)}
 			if failures == 1 {
 				p.log.Warn("delivery failed; retrying with backoff", fields...)
 			} else {
