@@ -181,8 +181,11 @@ type limitedBody struct {
 func newPushClient(kind string, cfg sink.Config) (*http.Client, *pushTransport, error) {
 	var pool *x509.CertPool
 	if cfg.CAFile != "" {
-		var err error
-		if pool, err = capool.Load(cfg.CAFile); err != nil {
+		pem, err := secret.ReadRegular(cfg.CAFile, capool.MaxBytes)
+		if err == nil {
+			pool, err = capool.Pool(cfg.CAFile, pem)
+		}
+		if err != nil {
 			return nil, nil, fmt.Errorf("%s sink %s: ca_file: %w", kind, cfg.Name, err)
 		}
 	}
