@@ -74,6 +74,7 @@ type Config struct {
 	path     string
 	dir      string   // relative *_file paths are read from here: the config file's directory
 	warnings []string // things valid but unwise, for the caller to log
+	blank    bool     // the file holds no key at all: Preflight refuses it
 }
 
 // Agent holds settings for the whole agent.
@@ -177,7 +178,7 @@ func Load(path string) (*Config, error) {
 func Parse(b []byte) (*Config, error) { return parse(b, "") }
 
 func parse(b []byte, dir string) (*Config, error) {
-	c := Config{dir: dir}
+	c := Config{dir: dir, blank: blank(b)}
 	dec := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		return nil, decodeError(err, b)
@@ -186,6 +187,16 @@ func parse(b []byte, dir string) (*Config, error) {
 		return nil, fmt.Errorf(": %w", err)
 	}
 	return &c, nil
+}
+
+// blank says whether config text holds nothing but spaces and comments.
+func blank(b []byte) bool {
+	for _, line := range strings.Split(string(b), "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			return false
+		}
+	}
+	return true
 }
 
 // Default is the config used when none is given: no targets, every default.

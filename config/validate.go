@@ -208,8 +208,8 @@ func (c *Config) validateSink(i int, names map[string]int) error {
 		if k.Listen == "" {
 			k.Listen = sink.DefaultListen
 		}
-		if _, _, err := net.SplitHostPort(k.Listen); err != nil {
-			return fmt.Errorf("%s: listen %q is not host:port", where, k.Listen)
+		if !validListen(k.Listen) {
+			return fmt.Errorf("%s: listen %q is not host:port (a port from 0 to 65535)", where, k.Listen)
 		}
 	case sink.HTTP, sink.RemoteWrite:
 		if k.URL == "" {

@@ -108,6 +108,11 @@ type program struct {
 // runs the agent.
 func (p *program) Start(kservice.Service) error {
 	cfg, err := config.Load(p.cfgPath)
+	if err == nil {
+		if err = cfg.Preflight(); err != nil {
+			err = fmt.Errorf("config %s: %w", p.cfgPath, err)
+		}
+	}
 	if err != nil {
 		return UsageError{err}
 	}

@@ -9,8 +9,10 @@ import (
 const configUsage = `Usage: ingestprobe config validate [FILE]
 
 Loads FILE (default ` + config.DefaultPath + `) strictly — unknown keys, bad durations, bad URLs and
-impossible timings are errors with the key and line named — and prints a summary. Exit 0 when
-valid, 2 when not.
+impossible timings are errors with the key and line named — then makes every check the agent's
+start makes short of binding its ports: token and CA files readable (regular files, one line),
+listen addresses, the state directory, the directories of jsonl files. Prints a summary. Exit 0
+when valid (run will start with it), 2 when not.
 `
 
 func cmdConfig(e env, args []string) (int, error) {
@@ -32,6 +34,9 @@ func cmdConfig(e env, args []string) (int, error) {
 		return exitUsage, usagef("config validate takes one file, got %d", len(pos)-1)
 	}
 	c, err := config.Load(path)
+	if err == nil {
+		err = preflight(c)
+	}
 	if err != nil {
 		return exitUsage, usageError{err}
 	}
@@ -44,4 +49,12 @@ func cmdConfig(e env, args []string) (int, error) {
 		fmt.Fprintln(e.stdout, "note: no [[targets]]: `check` needs URLs on its command line, and `run` has nothing to probe")
 	}
 	return exitOK, nil
+}
+
+// preflight is config.Preflight with the file named, as Load names it.
+func preflight(c *config.Config) error {
+	if err := c.Preflight(); err != nil {
+		return fmt.Errorf("config %s: %w", c.Path(), err)
+	}
+	return nil
 }

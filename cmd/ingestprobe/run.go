@@ -39,6 +39,9 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 	}
 	defer log.Sync()
 	cfg, err := config.Load(*cfgPath)
+	if err == nil {
+		err = preflight(cfg)
+	}
 	if err != nil {
 		return exitUsage, usageError{err}
 	}
