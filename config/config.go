@@ -230,10 +230,10 @@ func decodeError(err error, doc []byte) error {
 	}
 	var de2 *duration.Error
 	if errors.As(err, &de2) {
-		// A bare number: find "key = 30" to name the line and key.
+		// A bare number or a zero: find "key = 30" or "key = \"0s\"" to name the line and key.
 		for i, line := range strings.Split(string(doc), "\n") {
 			k, v, ok := strings.Cut(line, "=")
-			if ok && strings.TrimSpace(strings.SplitN(v, "#", 2)[0]) == de2.Text {
+			if v = strings.TrimSpace(strings.SplitN(v, "#", 2)[0]); ok && (v == de2.Text || v == strconv.Quote(de2.Text)) {
 				return fmt.Errorf(":%d:%d: %s: %v", i+1, len(k)+2, strings.TrimSpace(k), err)
 			}
 		}

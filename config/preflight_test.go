@@ -98,3 +98,23 @@ func TestStateDirUnwritable(t *testing.T) {
 		t.Errorf("got %v; want an error naming agent.state_dir and what to do", err)
 	}
 }
+
+// TestZeroDurationRefused: `interval = "0s"` silently became 30 s. A zero duration is an error
+// naming the line and the key; leaving the key out gives the default.
+func TestZeroDurationRefused(t *testing.T) {
+	for _, text := range []string{
+		"[agent]\ninterval = \"0s\"\n",
+		"[agent]\nspool_max_age = \"0h\"\n",
+		"[[sinks]]\ntype = \"http\"\nurl = \"http://127.0.0.1:1/\"\ntimeout = \"0s\"\n",
+		"[[targets]]\nname = \"a\"\nurl = \"rtmp://h/live/s\"\ntimeout = \"0ms\"\n",
+	} {
+		_, err := Parse([]byte(text))
+		if err == nil || !strings.Contains(err.Error(), "zero") || !strings.Contains(err.Error(), "leave the key out") {
+			t.Errorf("%q: got %v; want an error: zero is not allowed, leave the key out for the default", text, err)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), ":"+strings.Split(strings.TrimPrefix(err.Error(), ":"), ":")[0]+":") || strings.HasPrefix(err.Error(), ": ") {
+			t.Errorf("%q: got %v; want the line named", text, err)
+		}
+	}
+}
