@@ -5,7 +5,8 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # The URL `make run` checks: an embedded default that needs no network (loopback), so a newcomer
-# sees a real checklist at once. Override: make run URL=rtmp://push.example.com/live/stream
+# sees a real checklist at once. Override: make run URL='rtmp://push.example.com/live/stream?txSecret=…&txTime=…'
+# (quote it for your shell; make passes it on as it is).
 URL      ?= rtmp://127.0.0.1:1935/live/demo
 
 .PHONY: help build run test test-unit lint vet-cross fuzz bench bench-deps clean cross dist package
@@ -36,8 +37,11 @@ BUILD_TAGS ?= nethttpomithttp2
 build:
 	CGO_ENABLED=$(BUILD_CGO) $(GO) build -tags '$(BUILD_TAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ingestprobe
 
+# The URL reaches the check through the environment, not through the shell's command line: a
+# signed URL's '&' (txSecret=…&txTime=…), a space or a quote stays part of it.
+run: export URL := $(URL)
 run: build
-	@./$(BIN) check $(URL); echo "(exit code $$?: 0 = go/warn, 1 = no-go, 2 = usage or config error)"
+	@./$(BIN) check "$$URL"; echo "(exit code $$?: 0 = go/warn, 1 = no-go, 2 = usage or config error)"
 
 test: lint
 	$(GO) test -race -count=1 -timeout 15m ./...
