@@ -139,6 +139,7 @@ type Target struct {
 	// RTMP is how far the RTMP probe goes: off, handshake (the default: no stream is touched),
 	// connect (to the app), or publish (occupies the stream for about 2 s each run).
 	RTMP               string `toml:"rtmp"`
+	RTMPSet            bool   `toml:"-"`                    // rtmp was written in the file (check's own default is connect)
 	CAFile             string `toml:"ca_file"`              // PEM CA trusted besides the system's, for rtmps://
 	InsecureSkipVerify bool   `toml:"insecure_skip_verify"` // rtmps:// without verifying the certificate
 

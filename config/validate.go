@@ -309,6 +309,7 @@ func (c *Config) validateRTMP(t *Target, u *ingesturl.URL) error {
 	if t.CAFile != "" {
 		t.CAFile = c.resolve(t.CAFile)
 	}
+	t.RTMPSet = t.RTMP != ""
 	if t.RTMP == "" {
 		t.RTMP = string(rtmp.LevelHandshake) // touches no stream: a daemon probing every 30 s must not occupy one
 	}

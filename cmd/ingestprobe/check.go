@@ -21,7 +21,8 @@ const checkUsage = `Usage: ingestprobe check [URL|NAME …] [flags]
        ingestprobe check --watch [--every 10s] [URL|NAME …] [flags]
 
 Probes each target once from this network — DNS, TCP to the ingest port and to alternative ports
-on the same addresses, then the RTMP handshake (or more, by --rtmp) — and prints a GO / NO-GO
+on the same addresses, then RTMP up to the connect to the application (a wrong application is
+caught; the stream is not touched) or as --rtmp or the target's rtmp key says — and prints a GO / NO-GO
 checklist with the cause and remedy of each failure. URLs are probed as given; NAMEs are targets of the config file. With neither, every
 configured target is probed. URLs are shown redacted: rtmp://host/app/<redacted>.
 
@@ -44,7 +45,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	providerName := fs.String("provider", "", "provider for URLs given here: "+strings.Join(provider.Names(), ", ")+", or one from the config")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (logs go to stderr)")
 	ntp := fs.String("ntp", "", "NTP server (host[:port]) to judge txTime and this host's clock by (default: the config's agent.ntp_server)")
-	rtmpLevel := fs.String("rtmp", "", "how far the RTMP probe goes for every target: off, handshake, connect or publish (default: the config's, else handshake)")
+	rtmpLevel := fs.String("rtmp", "", "how far the RTMP probe goes for every target: off, handshake, connect or publish (default: the target's rtmp key, else connect)")
 	publish := fs.Bool("publish", false, "publish to each stream for ~2 s (same as --rtmp publish): briefly occupies the stream")
 	watching := fs.Bool("watch", false, "check again every --every until Ctrl-C, redrawing the checklist in place on a terminal")
 	every := fs.Duration("every", DefaultWatchEvery, "with --watch: how often a round starts (at least 1s)")
@@ -93,12 +94,10 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	targets = checkLevels(cfg, targets, level)
 	for i := range targets {
 		if *timeout > 0 {
 			targets[i].Timeout = *timeout
-		}
-		if level != "" {
-			targets[i].RTMP = level
 		}
 	}
 	if level == rtmp.LevelPublish {
@@ -152,6 +151,26 @@ func rtmpLevelFlag(s string, publish bool) (rtmp.Level, error) {
 		return "", usagef("--publish contradicts --rtmp %s", l)
 	}
 	return l, nil
+}
+
+// checkLevels sets how far each target's RTMP probe goes under check: --rtmp (level) for all when
+// given; else a configured target's own rtmp key; else connect — the connect reaches the
+// application without touching the stream, so a wrong application name is a NO-GO here, not a GO
+// from the handshake alone. (The daemon's default stays the handshake: docs/findings.md.)
+func checkLevels(cfg *config.Config, ts []agent.Target, level rtmp.Level) []agent.Target {
+	set := map[string]bool{}
+	for _, t := range cfg.Targets {
+		set[t.Name] = t.RTMPSet
+	}
+	for i := range ts {
+		switch {
+		case level != "":
+			ts[i].RTMP = level
+		case !set[ts[i].Name] || ts[i].RTMP == "":
+			ts[i].RTMP = rtmp.LevelConnect
+		}
+	}
+	return ts
 }
 
 func loadConfigForCheck(path string) (*config.Config, error) {
