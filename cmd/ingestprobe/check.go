@@ -13,6 +13,7 @@ import (
 
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/provider"
 )
@@ -202,16 +203,20 @@ func selectTargets(cfg *config.Config, args []string, providerName string) ([]ag
 	}
 	var out []agent.Target
 	used := map[string]int{}
-	for _, a := range args {
+	for pos, a := range args {
 		if !strings.Contains(a, "://") {
 			i := slices.IndexFunc(all, func(t agent.Target) bool { return t.Name == a })
 			if i < 0 {
-				return nil, usagef("%q is neither a URL nor a target in %s", a, displayPath(cfg))
+				return nil, usagef("%q is neither a URL nor a target in %s%s", truncate(a, 40), displayPath(cfg), targetNames(all))
 			}
 			out = append(out, all[i])
 			continue
 		}
 		t := agent.TargetFromURL(cfg.Agent, a, providerName)
+		if _, err := ingesturl.Parse(a); err != nil {
+			// No host to name it by: its place on the command line tells it apart.
+			t.Name = fmt.Sprintf("argument-%d", pos+1)
+		}
 		used[t.Name]++
 		if n := used[t.Name]; n > 1 {
 			t.Name = fmt.Sprintf("%s-%d", t.Name, n)
@@ -219,6 +224,21 @@ func selectTargets(cfg *config.Config, args []string, providerName string) ([]ag
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// targetNames lists the configured targets for an error message: " (targets: a, b)".
+func targetNames(ts []agent.Target) string {
+	if len(ts) == 0 {
+		return " (it has no [[targets]])"
+	}
+	var names []string
+	for _, t := range ts {
+		names = append(names, t.Name)
+	}
+	if len(names) > 10 {
+		names = append(names[:10], "…")
+	}
+	return " (targets: " + strings.Join(names, ", ") + ")"
 }
 
 func displayPath(c *config.Config) string {
