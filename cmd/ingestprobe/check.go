@@ -77,8 +77,8 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 		}
 		cfg.Agent.NTPServer = server
 	}
-	if *timeout < 0 {
-		return exitUsage, usagef("--timeout must be positive")
+	if flagSet(fs, "timeout") && *timeout <= 0 {
+		return exitUsage, usagef("--timeout must be more than 0, e.g. 3s (leave it out for the config's, else 5s)")
 	}
 	if *resolver != "" {
 		r, err := config.ParseResolver(*resolver)
@@ -121,6 +121,13 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	}
 
 	return writeRecords(e, recs, *asJSON)
+}
+
+// flagSet says whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // watchFlags checks --every: only with --watch, and at least MinWatchEvery.

@@ -22,8 +22,7 @@ func cmdConfig(e env, args []string) (int, error) {
 		return exitUsage, err
 	}
 	if len(pos) == 0 || pos[0] != "validate" {
-		fs.Usage()
-		return exitUsage, usagef("config: want \"config validate [FILE]\"")
+		return exitUsage, usagef("config: want \"config validate [FILE]\" (see ingestprobe config --help)")
 	}
 	path := defaultConfigPath()
 	switch len(pos) {

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -119,6 +121,10 @@ func run(ctx context.Context, e env, args []string) int {
 	case "service":
 		code, err = cmdService(ctx, e, args[1:])
 	case "version", "--version":
+		if len(args) > 1 && (args[1] == "--help" || args[1] == "-h" || args[1] == "help") {
+			fmt.Fprint(e.stdout, "Usage: ingestprobe version\n\nPrints the version and the commit it was built from.\n")
+			return exitOK
+		}
 		fmt.Fprintf(e.stdout, "ingestprobe %s (commit %s)\n", version, commit)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, mainUsage)
@@ -151,15 +157,21 @@ func run(ctx context.Context, e env, args []string) int {
 }
 
 // parseFlags parses flags placed before, between or after positional arguments, as users type them
-// ("check URL --json"); everything after "--" is positional.
+// ("check URL --json"); everything after "--" is positional. --help (or -h) prints the command's
+// help on stdout and returns flag.ErrHelp (exit 0); a wrong flag is a one-line usage error that
+// names it as --flag and points at --help (exit 2) — the usage is not printed around it.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	help := fs.Usage
+	fs.Usage = func() {} // flag calls it on errors too: help is printed only when asked for
+	defer func() { fs.Usage = help }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				help()
 				return nil, err
 			}
-			return nil, usageError{err}
+			return nil, usageError{flagError(fs, err)}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -174,15 +186,71 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+var (
+	flagUndefinedRE = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
+	flagValueRE     = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -+([^:]+): (.*)$`)
+	flagArgRE       = regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
+)
+
+// flagError rewrites the flag package's error in this tool's words: flags as --flag, a duration
+// without its unit explained, and where to read more.
+func flagError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	switch {
+	case flagUndefinedRE.MatchString(msg):
+		msg = "unknown flag --" + flagUndefinedRE.FindStringSubmatch(msg)[1]
+	case flagArgRE.MatchString(msg):
+		msg = "--" + flagArgRE.FindStringSubmatch(msg)[1] + " needs a value"
+	case flagValueRE.MatchString(msg):
+		m := flagValueRE.FindStringSubmatch(msg)
+		val, name, why := truncate(m[1], 40), m[2], m[3]
+		if f := fs.Lookup(name); f != nil {
+			if g, ok := f.Value.(flag.Getter); ok {
+				if _, isDur := g.Get().(time.Duration); isDur {
+					why = fmt.Sprintf("%q is not a duration (write it like \"3s\" or \"500ms\")", val)
+					if _, err := strconv.ParseFloat(val, 64); err == nil {
+						why = fmt.Sprintf("%q is not a duration (write it like %q)", val, val+"s")
+					}
+				}
+			}
+		}
+		msg = "--" + name + ": " + why
+	}
+	return fmt.Errorf("%s (see ingestprobe %s --help)", msg, fs.Name())
+}
+
 func newFlagSet(e env, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, usage)
-		fmt.Fprintln(e.stderr, "\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard) // errors are returned and printed once, by run
+	fs.Usage = func() { writeHelp(e.stdout, fs, usage) }
 	return fs
+}
+
+// writeHelp prints a command's help: its usage text, then its flags written --flag (none: no
+// Flags section).
+func writeHelp(w io.Writer, fs *flag.FlagSet, usage string) {
+	var b strings.Builder
+	b.WriteString(usage)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		if n == 0 {
+			b.WriteString("\nFlags:\n")
+		}
+		n++
+		typ, text := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "  --%s", f.Name)
+		if typ != "" {
+			fmt.Fprintf(&b, " %s", typ)
+		}
+		fmt.Fprintf(&b, "\n        %s", text)
+		switch f.DefValue {
+		case "", "0", "false", "0s":
+		default:
+			fmt.Fprintf(&b, " (default %s)", f.DefValue)
+		}
+		b.WriteString("\n")
+	})
+	io.WriteString(w, b.String())
 }
 
 // newLogger logs to stderr: readable when a person watches, JSON lines when a machine collects.

@@ -46,6 +46,10 @@ func cmdService(ctx context.Context, e env, args []string) (int, error) {
 		return exitUsage, usagef("service: which action? install, uninstall, start, stop, restart, status")
 	}
 	action := args[0]
+	if action == "-h" || action == "--help" || action == "help" {
+		writeHelp(e.stdout, newFlagSet(e, "service", serviceUsage), serviceUsage)
+		return exitOK, nil
+	}
 	fs := newFlagSet(e, "service "+action, serviceUsage)
 	l := service.LayoutFor(runtime.GOOS)
 	cfgPath := fs.String("config", l.Config, "config file the service runs with")
