@@ -57,7 +57,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	if err := watchFlags(fs, *watching, *every); err != nil {
 		return exitUsage, err
 	}
-	log, err := newLogger(e, *logLevel)
+	log, err := newHumanLogger(e, *logLevel)
 	if err != nil {
 		return exitUsage, err
 	}

@@ -253,6 +253,26 @@ func writeHelp(w io.Writer, fs *flag.FlagSet, usage string) {
 	io.WriteString(w, b.String())
 }
 
+// newHumanLogger is the log of the commands a person runs (check, url check, url sign): on stderr,
+// "warning: message" with the fields after it, terminal or not — JSON lines are for `run`.
+func newHumanLogger(e env, level string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, usagef("--log-level: %q is not one of debug, info, warn, error", level)
+	}
+	enc := zapcore.NewConsoleEncoder(zapcore.EncoderConfig{
+		LevelKey: "level", MessageKey: "msg", ConsoleSeparator: " ",
+		EncodeLevel: func(l zapcore.Level, pe zapcore.PrimitiveArrayEncoder) {
+			name := l.String()
+			if l == zapcore.WarnLevel {
+				name = "warning"
+			}
+			pe.AppendString(name + ":")
+		},
+	})
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(e.stderr)), lvl)), nil
+}
+
 // newLogger logs to stderr: readable when a person watches, JSON lines when a machine collects.
 func newLogger(e env, level string) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)
