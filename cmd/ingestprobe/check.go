@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
@@ -110,7 +111,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 		return watch(ctx, e, p, targets, watchOptions{every: *every, asJSON: *asJSON, concurrency: cfg.Agent.Concurrency})
 	}
 	var prog *progress
-	if e.stderrTTY && !*asJSON {
+	if showProgress(e, *asJSON) {
 		prog = newProgress(e, targets)
 		p.Progress = prog.update
 	}
@@ -311,11 +312,29 @@ func (p *progress) draw() {
 			parts = append(parts, n+": "+string(st)+"…")
 		}
 	}
-	line := fmt.Sprintf("probing %d/%d  %s  %.1fs", done, len(p.order), strings.Join(parts, "  "), time.Since(p.started).Seconds())
-	if len(line) > 100 {
-		line = line[:99] + "…"
-	}
+	line := fitLine(fmt.Sprintf("probing %d/%d  %s  %.1fs", done, len(p.order), strings.Join(parts, "  "), time.Since(p.started).Seconds()), p.e.stderrWidth)
 	fmt.Fprintf(p.e.stderr, "\r\x1b[K%s", line)
+}
+
+// showProgress: the progress line needs a terminal that can erase a line (not TERM=dumb), and is
+// not drawn under --json.
+func showProgress(e env, asJSON bool) bool {
+	return e.stderrTTY && !asJSON && e.getenv("TERM") != "dumb"
+}
+
+// fitLine cuts line to width-1 characters (the last column is left free: writing it makes some
+// terminals wrap), ending in "…"; width 0 (unknown) counts as 80. Target names are ASCII, so a
+// character is a column.
+func fitLine(line string, width int) string {
+	if width <= 0 {
+		width = 80
+	}
+	max := width - 1
+	if utf8.RuneCountInString(line) <= max {
+		return line
+	}
+	r := []rune(line)
+	return string(r[:max-1]) + "…"
 }
 
 func (p *progress) finish() {

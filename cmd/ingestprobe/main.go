@@ -83,6 +83,7 @@ type env struct {
 	stdout, stderr io.Writer
 	stdoutTTY      bool
 	stderrTTY      bool
+	stderrWidth    int // columns of the terminal on stderr; 0 = unknown
 	getenv         func(string) string
 	stdin          io.Reader        // nil = none
 	now            func() time.Time // nil = time.Now
@@ -95,6 +96,9 @@ func main() {
 		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		getenv:    os.Getenv,
 		stdin:     os.Stdin,
+	}
+	if e.stderrTTY {
+		e.stderrWidth, _, _ = term.GetSize(int(os.Stderr.Fd()))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, e, os.Args[1:])
