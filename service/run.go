@@ -64,6 +64,25 @@ func (r Runner) Run(ctx context.Context) error {
 	prg.run = func(ctx context.Context, cfg *config.Config) error {
 		d := r.Daemon(cfg, log)
 		d.WaitForTargets = true
+		// Ready (Type=notify) once a config runs — its sinks and board listen — or at once when
+		// the agent waits for a config with targets; a reload says its new status.
+		sayReady := "READY=1\n"
+		say := func(state string) {
+			if err := notify(r.Getenv, sayReady+state); err != nil {
+				log.Warn("telling the service manager", zap.String("state", state), zap.Error(err))
+			}
+			sayReady = ""
+		}
+		loaded := d.Loaded
+		d.Loaded = func(c *config.Config) {
+			if loaded != nil {
+				loaded(c)
+			}
+			say(fmt.Sprintf("STATUS=probing %d target(s)", len(c.Targets)))
+		}
+		if len(cfg.Targets) == 0 {
+			say("STATUS=waiting for [[targets]] in the config; add one and reload")
+		}
 		return RunDaemon(ctx, d, cfg, r.Reload)
 	}
 	if svcErr != nil {
