@@ -95,8 +95,8 @@ PKG_VERSION ?= $(shell echo '$(VERSION)' | sed -E 's/^v([0-9]+\.)/\1/; /^[0-9]+\
 NFPM      ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 CROSS     := windows/amd64 darwin/arm64 linux/arm64
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
-# What goes into every archive beside the binary.
-ARCHIVE_FILES := README.md config.example.toml docs/install.md docs/alerting.md docs/findings.md docs/metrics.md
+# What goes into every archive beside the binary: every document, as they link one another.
+ARCHIVE_FILES := README.md LICENSE config.example.toml $(sort $(wildcard docs/*.md))
 
 # bin/<os>-<arch>/ingestprobe[.exe]: one static binary per platform.
 bin/%/ingestprobe bin/%/ingestprobe.exe:
@@ -106,6 +106,12 @@ bin/%/ingestprobe bin/%/ingestprobe.exe:
 
 cross:
 	@for p in $(CROSS); do $(MAKE) --no-print-directory -B bin/$$(echo $$p | tr / -)/ingestprobe$$(case $$p in windows/*) echo .exe;; esac) || exit 1; done
+
+# Two builds of the same commit give the same bytes: nfpm stamps every file with SOURCE_DATE_EPOCH
+# (the commit's time), the binaries are built with -trimpath, and the archives are made with fixed
+# owners, order and times.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
 
 package:
 	@mkdir -p $(DIST)
@@ -126,8 +132,8 @@ dist: package
 	  rm -rf $$stage; mkdir -p $$stage/docs; \
 	  cp bin/$$os-$$arch/ingestprobe$$ext $$stage/; \
 	  for f in $(ARCHIVE_FILES); do cp $$f $$stage/$$f; done; \
-	  if [ $$os = windows ]; then (cd $(DIST)/.stage && rm -f ../$$name.zip && zip -qr ../$$name.zip $$name) || exit 1; \
-	  else tar -C $(DIST)/.stage -czf $(DIST)/$$name.tar.gz --owner=0 --group=0 $$name || exit 1; fi; \
+	  if [ $$os = windows ]; then (cd $(DIST)/.stage && rm -f ../$$name.zip && find $$name -exec touch -d @$(SOURCE_DATE_EPOCH) {} + && find $$name | sort | zip -qX ../$$name.zip -@) || exit 1; \
+	  else tar -C $(DIST)/.stage --sort=name --mtime=@$(SOURCE_DATE_EPOCH) --owner=0 --group=0 --numeric-owner -cf - $$name | gzip -n9 > $(DIST)/$$name.tar.gz || exit 1; fi; \
 	done
 	@rm -rf $(DIST)/.stage
 	@cd $(DIST) && rm -f SHA256SUMS && sha256sum *.tar.gz *.zip *.deb *.rpm > SHA256SUMS && cat SHA256SUMS
