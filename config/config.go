@@ -185,6 +185,9 @@ func parse(b []byte, dir string) (*Config, error) {
 		return nil, decodeError(err, b)
 	}
 	if err := c.validate(); err != nil {
+		if row, col, ok := keyPosition(b, err.Error()); ok {
+			return nil, fmt.Errorf(":%d:%d: %w", row, col, err)
+		}
 		return nil, fmt.Errorf(": %w", err)
 	}
 	return &c, nil

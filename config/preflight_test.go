@@ -118,3 +118,18 @@ func TestZeroDurationRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestValidationErrorsNameTheLine: an error found after decoding (a timeout not below its
+// interval, a bad URL) names the line of its key, as decoding errors do.
+func TestValidationErrorsNameTheLine(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"[agent]\ninterval = \"1s\"\ntimeout = \"2s\"\n", ":3:1: agent.timeout (2s) must be less than agent.interval (1s)"},
+		{"[agent]\nid = \"a\"\n\n[[targets]]\nname = \"a\"\nurl = \"rtmp://h/live/a\"\n[[targets]]\nname = \"b\"\n  url = \"rtmp:/h/live/b\"\n", ":9:3: targets[1] (b): url:"},
+		{"[[targets]]\nname = \"a\"\nurl = \"rtmp://h/live/a\"\ninterval = \"2s\"\ntimeout = \"3s\"\n", ":5:1: targets[0] (a): timeout (3s) must be less than interval (2s)"},
+	} {
+		_, err := Parse([]byte(tc.text))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: got %v; want it to begin %q", tc.text, err, tc.want)
+		}
+	}
+}

@@ -94,3 +94,14 @@ func TestArchiveShipsLinkedDocs(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeGoVersion: README.md states the Go version go.mod's go line needs, exactly.
+func TestReadmeGoVersion(t *testing.T) {
+	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(fileBytes(t, "../go.mod"))
+	if m == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	if want := "Go " + string(m[1]); !strings.Contains(string(fileBytes(t, "../README.md")), want) {
+		t.Errorf("README.md does not say %q (go.mod's go line)", want)
+	}
+}
