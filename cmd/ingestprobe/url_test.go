@@ -364,7 +364,7 @@ sign_backup_key_file = %q
 				if r.code == exitUsage {
 					t.Fatalf("exit 2: %s", r.stderr)
 				}
-				if args[0] != "config" && !strings.Contains(r.stderr, `"level":"debug"`) {
+				if args[0] != "config" && !strings.Contains(r.stderr, "debug: ") {
 					t.Errorf("stderr has no debug log; want the logs included in the check:\n%s", r.stderr)
 				}
 				for _, s := range secrets {
