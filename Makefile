@@ -5,7 +5,8 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # The URL `make run` checks: an embedded default that needs no network (loopback), so a newcomer
-# sees a real checklist at once. Override: make run URL=rtmp://push.example.com/live/stream
+# sees a real checklist at once. Override: make run URL='rtmp://push.example.com/live/stream?txSecret=…&txTime=…'
+# (quote it for your shell; make passes it on as it is).
 URL      ?= rtmp://127.0.0.1:1935/live/demo
 
 .PHONY: help build run test test-unit test-wine lint vet-cross fuzz bench bench-deps clean cross dist package
@@ -37,8 +38,11 @@ BUILD_TAGS ?= nethttpomithttp2
 build:
 	CGO_ENABLED=$(BUILD_CGO) $(GO) build -tags '$(BUILD_TAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ingestprobe
 
+# The URL reaches the check through the environment, not through the shell's command line: a
+# signed URL's '&' (txSecret=…&txTime=…), a space or a quote stays part of it.
+run: export URL := $(URL)
 run: build
-	@./$(BIN) check $(URL); echo "(exit code $$?: 0 = go/warn, 1 = no-go, 2 = usage or config error)"
+	@./$(BIN) check "$$URL"; echo "(exit code $$?: 0 = go/warn, 1 = no-go, 2 = usage or config error)"
 
 test: lint
 	$(GO) test -race -count=1 -timeout 15m ./...
@@ -100,8 +104,8 @@ MSI_VERSION ?= $(shell echo '$(PKG_VERSION)' | sed -E 's/^([0-9]+\.[0-9]+\.[0-9]
 NFPM      ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 CROSS     := windows/amd64 darwin/arm64 linux/arm64
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
-# What goes into every archive beside the binary.
-ARCHIVE_FILES := README.md config.example.toml docs/install.md docs/alerting.md docs/findings.md docs/metrics.md
+# What goes into every archive beside the binary: every document, as they link one another.
+ARCHIVE_FILES := README.md LICENSE config.example.toml $(sort $(wildcard docs/*.md))
 
 # bin/<os>-<arch>/ingestprobe[.exe]: one static binary per platform.
 bin/%/ingestprobe bin/%/ingestprobe.exe:
@@ -111,6 +115,12 @@ bin/%/ingestprobe bin/%/ingestprobe.exe:
 
 cross:
 	@for p in $(CROSS); do $(MAKE) --no-print-directory -B bin/$$(echo $$p | tr / -)/ingestprobe$$(case $$p in windows/*) echo .exe;; esac) || exit 1; done
+
+# Two builds of the same commit give the same bytes: nfpm stamps every file with SOURCE_DATE_EPOCH
+# (the commit's time), the binaries are built with -trimpath, and the archives are made with fixed
+# owners, order and times.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
 
 package:
 	@mkdir -p $(DIST)
@@ -131,9 +141,9 @@ dist: package
 	  rm -rf $$stage; mkdir -p $$stage/docs; \
 	  cp bin/$$os-$$arch/ingestprobe$$ext $$stage/; \
 	  for f in $(ARCHIVE_FILES); do cp $$f $$stage/$$f; done; \
-	  if [ $$os = windows ]; then (cd $(DIST)/.stage && rm -f ../$$name.zip && zip -qr ../$$name.zip $$name) || exit 1; \
+	  if [ $$os = windows ]; then (cd $(DIST)/.stage && rm -f ../$$name.zip && find $$name -exec touch -d @$(SOURCE_DATE_EPOCH) {} + && find $$name | sort | zip -qX ../$$name.zip -@) || exit 1; \
 	    packaging/windows/msi.sh $$arch $(MSI_VERSION) bin/$$os-$$arch/ingestprobe$$ext $(DIST)/$$name.msi || exit 1; \
-	  else tar -C $(DIST)/.stage -czf $(DIST)/$$name.tar.gz --owner=0 --group=0 $$name || exit 1; fi; \
+	  else tar -C $(DIST)/.stage --sort=name --mtime=@$(SOURCE_DATE_EPOCH) --owner=0 --group=0 --numeric-owner -cf - $$name | gzip -n9 > $(DIST)/$$name.tar.gz || exit 1; fi; \
 	done
 	@rm -rf $(DIST)/.stage
 	@cd $(DIST) && rm -f SHA256SUMS && sha256sum *.tar.gz *.zip *.msi *.deb *.rpm > SHA256SUMS && cat SHA256SUMS

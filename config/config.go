@@ -74,6 +74,7 @@ type Config struct {
 	path     string
 	dir      string   // relative *_file paths are read from here: the config file's directory
 	warnings []string // things valid but unwise, for the caller to log
+	blank    bool     // the file holds no key at all: Preflight refuses it
 }
 
 // Agent holds settings for the whole agent.
@@ -138,6 +139,7 @@ type Target struct {
 	// RTMP is how far the RTMP probe goes: off, handshake (the default: no stream is touched),
 	// connect (to the app), or publish (occupies the stream for about 2 s each run).
 	RTMP               string `toml:"rtmp"`
+	RTMPSet            bool   `toml:"-"`                    // rtmp was written in the file (check's own default is connect)
 	CAFile             string `toml:"ca_file"`              // PEM CA trusted besides the system's, for rtmps://
 	InsecureSkipVerify bool   `toml:"insecure_skip_verify"` // rtmps:// without verifying the certificate
 
@@ -177,15 +179,28 @@ func Load(path string) (*Config, error) {
 func Parse(b []byte) (*Config, error) { return parse(b, "") }
 
 func parse(b []byte, dir string) (*Config, error) {
-	c := Config{dir: dir}
+	c := Config{dir: dir, blank: blank(b)}
 	dec := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		return nil, decodeError(err, b)
 	}
 	if err := c.validate(); err != nil {
+		if row, col, ok := keyPosition(b, err.Error()); ok {
+			return nil, fmt.Errorf(":%d:%d: %w", row, col, err)
+		}
 		return nil, fmt.Errorf(": %w", err)
 	}
 	return &c, nil
+}
+
+// blank says whether config text holds nothing but spaces and comments.
+func blank(b []byte) bool {
+	for _, line := range strings.Split(string(b), "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			return false
+		}
+	}
+	return true
 }
 
 // Default is the config used when none is given: no targets, every default.
@@ -219,10 +234,10 @@ func decodeError(err error, doc []byte) error {
 	}
 	var de2 *duration.Error
 	if errors.As(err, &de2) {
-		// A bare number: find "key = 30" to name the line and key.
+		// A bare number or a zero: find "key = 30" or "key = \"0s\"" to name the line and key.
 		for i, line := range strings.Split(string(doc), "\n") {
 			k, v, ok := strings.Cut(line, "=")
-			if ok && strings.TrimSpace(strings.SplitN(v, "#", 2)[0]) == de2.Text {
+			if v = strings.TrimSpace(strings.SplitN(v, "#", 2)[0]); ok && (v == de2.Text || v == strconv.Quote(de2.Text)) {
 				return fmt.Errorf(":%d:%d: %s: %v", i+1, len(k)+2, strings.TrimSpace(k), err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -208,8 +209,8 @@ func (c *Config) validateSink(i int, names map[string]int) error {
 		if k.Listen == "" {
 			k.Listen = sink.DefaultListen
 		}
-		if _, _, err := net.SplitHostPort(k.Listen); err != nil {
-			return fmt.Errorf("%s: listen %q is not host:port", where, k.Listen)
+		if !validListen(k.Listen) {
+			return fmt.Errorf("%s: listen %q is not host:port (a port from 0 to 65535)", where, k.Listen)
 		}
 	case sink.HTTP, sink.RemoteWrite:
 		if k.URL == "" {
@@ -309,6 +310,7 @@ func (c *Config) validateRTMP(t *Target, u *ingesturl.URL) error {
 	if t.CAFile != "" {
 		t.CAFile = c.resolve(t.CAFile)
 	}
+	t.RTMPSet = t.RTMP != ""
 	if t.RTMP == "" {
 		t.RTMP = string(rtmp.LevelHandshake) // touches no stream: a daemon probing every 30 s must not occupy one
 	}
@@ -490,4 +492,50 @@ func (c *Config) validateStatus() error {
 		return fmt.Errorf("status.listen %q is not a loopback address: set status.token_file (a bearer token the crew's link carries), or listen on %s", s.Listen, status.DefaultListen)
 	}
 	return nil
+}
+
+// validationKeyRE reads the key a validation error starts with: "agent.timeout …",
+// "status.listen …", "targets[1] (name): url: …", "sinks[0] (name): listen …".
+var validationKeyRE = regexp.MustCompile(`^(?:(agent|status)\.([a-z_]+)|(targets|sinks)\[(\d+)\] \([^)]*\): ([a-z_]+))`)
+
+// positioned are the keys whose validation errors are given a position so far: the schedule and
+// the URL, the errors README.md shows.
+var positioned = map[string]bool{"interval": true, "timeout": true, "url": true}
+
+// keyPosition finds the line and column of the key a validation error names, so that it reads
+// like a decoding error ("config c.toml:3:1: agent.timeout …"). ok is false when the error names
+// no key or the key is not written in the file (a default).
+func keyPosition(doc []byte, msg string) (row, col int, ok bool) {
+	m := validationKeyRE.FindStringSubmatch(msg)
+	if m == nil {
+		return 0, 0, false
+	}
+	table, index, key := m[1], 0, m[2]
+	if table == "" {
+		table, key = m[3], m[5]
+		index, _ = strconv.Atoi(m[4])
+	}
+	if !positioned[key] {
+		return 0, 0, false
+	}
+	current, seen := "", -1
+	for i, line := range strings.Split(string(doc), "\n") {
+		l := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(l, "[["):
+			current = strings.TrimSpace(strings.Trim(strings.SplitN(l, "#", 2)[0], "[] \t"))
+			if current == table {
+				seen++
+			}
+		case strings.HasPrefix(l, "["):
+			current = strings.TrimSpace(strings.Trim(strings.SplitN(l, "#", 2)[0], "[] \t"))
+		default:
+			k, _, found := strings.Cut(l, "=")
+			if !found || current != table || strings.TrimSpace(k) != key || (m[3] != "" && seen != index) {
+				continue
+			}
+			return i + 1, len(line) - len(strings.TrimLeft(line, " \t")) + 1, true
+		}
+	}
+	return 0, 0, false
 }

@@ -112,6 +112,20 @@ func dnsFindings(d *dns.Result, p provider.Profile) []record.Finding {
 			fmt.Sprintf("%s exists but has no IPv4 or IPv6 address", d.Host),
 			"The name resolves to nothing an encoder can connect to: check the A/AAAA (or CNAME) record of the push domain at your DNS host.")
 	}
+	if d.HostsFile {
+		// This host's own mapping: loopback or a LAN address is a local relay, and there is no
+		// CNAME chain to judge. Only a sinkhole is a block (an ad-block list, say).
+		ev["hosts_file"] = true
+		for _, a := range addrs {
+			if a.IsUnspecified() {
+				ev["addresses"] = append(append([]string{}, d.A...), d.AAAA...)
+				return f("dns.hijacked", record.Error,
+					fmt.Sprintf("the hosts file %s maps %s to %s: this host blocks the name", d.Resolver, d.Host, a),
+					"Remove the line for the push domain from "+d.Resolver+" (a blocklist may have added it), or point it at the ingest or a relay.")
+			}
+		}
+		return nil
+	}
 	if !isLocalName(d.Host) {
 		for _, a := range addrs {
 			if a.IsUnspecified() || a.IsLoopback() {

@@ -90,6 +90,16 @@ func urlFindings(in Input) []record.Finding {
 				add("url.missing_param", record.Error, srtStreamMissing, srtPushRemedy, ev)
 				break
 			}
+			if is.Reason != "" { // not signed: any provider's push URL
+				what := "one part in its path where a push URL has two: the application or the stream name is missing"
+				if is.Reason == ingesturl.ReasonNoPath {
+					what = "no application and no stream name"
+				}
+				add("url.missing_param", record.Error,
+					"the URL has "+what+": a push URL is "+scheme+"<host>[:port]/<application>/<stream name>, and an encoder given less is refused",
+					"Copy the full push URL again from the provider's console. In OBS, Server is "+scheme+"<host>/<application> and Stream Key is the stream name.", ev)
+				break
+			}
 			add("url.missing_param", record.Error,
 				"the URL has no stream name: a push URL is "+scheme+"<domain>/<AppName>/<StreamName>?…, and the signature covers StreamName",
 				"Copy the full push URL again from "+tencentConsole+". In OBS the part after the AppName goes into Stream Key, query included.", ev)

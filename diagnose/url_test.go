@@ -99,6 +99,13 @@ func TestURLFindings(t *testing.T) {
 		{"no key: signature not judged", urlCase{url: vec()}, nil},
 		{"backup key", urlCase{url: vec(), keys: []ingesturl.Key{otherKey, vecKey}}, nil},
 		{"generic provider: no parameters required", urlCase{url: "rtmp://ingest.example.com/live/show", provider: "generic"}, nil},
+		// A push URL needs an application and a stream name, signed or not.
+		{"generic: no path", urlCase{url: "rtmp://ingest.example.com:1935", provider: "generic"},
+			[]want{{"url.missing_param", record.Error, "no application and no stream name"}}},
+		{"generic: no stream name", urlCase{url: "rtmp://ingest.example.com/live", provider: "generic"},
+			[]want{{"url.missing_param", record.Error, "one part in its path where a push URL has two"}}},
+		{"generic rtmps: no stream name", urlCase{url: "rtmps://ingest.example.com:443/live/", provider: "generic"},
+			[]want{{"url.missing_param", record.Error, "the application or the stream name is missing"}}},
 
 		{"unparsable", urlCase{url: "rtmp:/push.example.com/live"}, []want{{"url.invalid", record.Error, "cannot be parsed"}}},
 		{"wrong key", urlCase{url: vec(), keys: []ingesturl.Key{otherKey}},

@@ -94,7 +94,7 @@ const (
 	SchemeTRTC     IssueKind = "scheme_trtc"     // trtc://: RTC mode only, and an SDK edition with TRTC
 	SchemeWebRTC   IssueKind = "scheme_webrtc"   // webrtc://: a WebRTC (LEB) push, not for RTMP encoders
 	ModeMismatch   IssueKind = "mode_mismatch"   // declared mode ≠ the scheme's
-	StreamMissing  IssueKind = "stream_missing"  // no app or no stream name in the path
+	StreamMissing  IssueKind = "stream_missing"  // no app or no stream name in the path (Reason: ReasonNoPath, ReasonOneSegment, or "" for a signed URL)
 	ExtraQuestion  IssueKind = "extra_question"  // a second '?': the stream name or a value holds one
 	ParamMissing   IssueKind = "param_missing"
 	ParamDuplicate IssueKind = "param_duplicate"
@@ -120,6 +120,9 @@ type Issue struct {
 	Found  string    `json:"found,omitempty"`  // for ParamCase: the name as written, which differs from Param only in case; for the ingest kinds: the scheme, port or application found
 	Want   string    `json:"want,omitempty"`   // for the ingest kinds: what the platform requires
 }
+
+// ReasonNoPath marks a StreamMissing issue of a URL with no path at all (rtmp://host:1935).
+const ReasonNoPath = "no_path"
 
 // Signature is the outcome of checking txSecret against the configured keys.
 type Signature string
@@ -214,6 +217,15 @@ func LintURL(u *URL, o LintOptions) Lint {
 	}
 	if strings.Contains(u.rawQuery, "?") {
 		add(Issue{Kind: ExtraQuestion})
+	}
+	if !o.Signed && o.Ingest == nil && (u.Scheme == "rtmp" || u.Scheme == "rtmps") && (u.App == "" || u.stream == "") {
+		// Any push URL is <application>/<stream name>: an encoder given less is refused. Which
+		// part is missing is not told apart: one segment may be either (and may be a stream key).
+		reason := ReasonNoPath
+		if u.App != "" {
+			reason = ReasonOneSegment
+		}
+		add(Issue{Kind: StreamMissing, Reason: reason})
 	}
 	if !o.Signed {
 		return l

@@ -85,8 +85,15 @@ func TestParseErrors(t *testing.T) {
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"rtmp://h/live/key?txSecret=x": "rtmp://h/live/<redacted>",
-		"rtmp://h:0/live/key":          "rtmp://<redacted>",
-		"not a url key":                "<redacted>",
+		// Unparsable: the host stays (only the path and query may be secret), so a bad URL among
+		// several can be told apart; user info and what follows the host do not.
+		"rtmp://h:0/live/key":                "rtmp://h:0/<redacted>",
+		"rtmp://bad host:1935/live/key?x=1":  "rtmp://bad host:1935/<redacted>",
+		"RTMP://user:pw@h:99999/live/key":    "rtmp://h:99999/<redacted>",
+		"rtmp://h:99999":                     "rtmp://h:99999",
+		"rtmp://h:99999?txSecret=abc":        "rtmp://h:99999?<redacted>",
+		"rtmp://" + strings.Repeat("k", 100): "rtmp://<redacted>",
+		"not a url key":                      "<redacted>",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q): got %q; want %q", in, got, want)

@@ -69,7 +69,7 @@ func TestSRTRedacted(t *testing.T) {
 		"srt://h:9000?latency=2000000000000":                                                         "srt://h:9000?<redacted>",
 		"srt://h:9000/live/secretpath?streamid=x":                                                    "srt://h:9000/<redacted>?streamid=<redacted>",
 		"srt://h":                   "srt://h",
-		"srt://h:0?streamid=secret": "srt://<redacted>",
+		"srt://h:0?streamid=secret": "srt://h:0?<redacted>",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q): got %q; want %q", in, got, want)

@@ -225,8 +225,27 @@ func Redact(raw string) string {
 	if u, err := Parse(raw); err == nil {
 		return u.Redacted()
 	}
-	if scheme, _, ok := strings.Cut(raw, "://"); ok && len(scheme) <= 8 {
-		return strings.ToLower(scheme) + "://<redacted>"
+	if scheme, rest, ok := strings.Cut(raw, "://"); ok && len(scheme) <= 8 {
+		// Unparsable: keep the host and port, which are not secret and tell a bad URL among
+		// several apart; drop user info and everything after the authority.
+		authority, tail := rest, ""
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			authority, tail = rest[:i], rest[i:]
+		}
+		if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+			authority = authority[i+1:]
+		}
+		out := strings.ToLower(scheme) + "://"
+		if authority == "" || len(authority) > 64 {
+			return out + "<redacted>"
+		}
+		switch {
+		case strings.HasPrefix(tail, "?"):
+			return out + authority + "?<redacted>"
+		case tail != "":
+			return out + authority + "/<redacted>"
+		}
+		return out + authority
 	}
 	return "<redacted>"
 }

@@ -54,7 +54,7 @@ var help = map[string]string{
 	mLastRun:     "Unix time the target's last run started.",
 	mRunDuration: "Wall time of the target's last run, all probes included.",
 	mInterval:    "The target's probe interval; alert when last_run is older than a few of these.",
-	mSuccess:     "1 when the probe succeeded in the last run (dns: resolved; tcp: the ingest port connected on some address; rtmp: reached its level; srt: the listener accepted the handshake).",
+	mSuccess:     "1 when the probe succeeded in the last run (dns: resolved; tcp: the ingest port connected on some address; rtmp: reached its level, 0 when DNS or the ingest port failed before it; srt: the listener accepted the handshake).",
 	mDuration:    "Duration of a probe phase in the last run (dns lookup; tcp connect to the ingest port; rtmp tls, handshake, rtmp_connect, create_stream, publish; srt induction, conclusion).",
 	mPortOpen:    "1 when the port connected on some address of the target in the last run.",
 	mFinding:     "1 for each finding of the target's last run, by code and severity.",
@@ -140,6 +140,11 @@ func TargetSamples(rec record.Record, interval time.Duration) []Sample {
 			}
 		}
 	}
+	if r := rec.Results.RTMP; r == nil && rtmpNotReached(rec.Results) {
+		// The probe could not run because DNS or the ingest port failed: it did not succeed, and
+		// an alert on probe_success == 0 must see it (an absent series matches nothing).
+		add(mSuccess, 0, Label{"probe", "rtmp"})
+	}
 	if r := rec.Results.RTMP; r != nil {
 		add(mSuccess, b2f(r.OK), Label{"probe", "rtmp"})
 		for _, ph := range []struct {
@@ -178,6 +183,20 @@ func TargetSamples(rec record.Record, interval time.Duration) []Sample {
 		add(mFindings, float64(counts[s]), Label{"severity", string(s)})
 	}
 	return out
+}
+
+// rtmpNotReached says an rtmp:// or rtmps:// target's run ended before the RTMP probe: no address,
+// or no address whose ingest port connected.
+func rtmpNotReached(res record.Results) bool {
+	if res.URL == nil || (res.URL.Scheme != "rtmp" && res.URL.Scheme != "rtmps") {
+		return false
+	}
+	for _, c := range res.TCP {
+		if c.Role == "ingest" && c.OK {
+			return false
+		}
+	}
+	return true
 }
 
 func b2f(b bool) float64 {

@@ -308,3 +308,36 @@ func TestSelfSamples(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestRTMPSuccessWhenNotReached: an rtmp:// target whose DNS or ingest port failed has
+// probe_success{probe="rtmp"} 0, not no series at all (an alert on == 0 would never see it);
+// an srt:// target has none.
+func TestRTMPSuccessWhenNotReached(t *testing.T) {
+	rtmpSuccess := func(rec record.Record) (float64, bool) {
+		for _, s := range TargetSamples(rec, 0) {
+			if s.Name == mSuccess && slices.Contains(s.Labels, Label{"probe", "rtmp"}) {
+				return s.Value, true
+			}
+		}
+		return 0, false
+	}
+	lint := func(scheme string) *ingesturl.Lint { return &ingesturl.Lint{Probe: "url", Scheme: scheme} }
+	for _, tt := range []struct {
+		name    string
+		res     record.Results
+		want    float64
+		present bool
+	}{
+		{"tcp refused", record.Results{URL: lint("rtmp"), DNS: &dns.Result{Probe: "dns", A: []string{"192.0.2.1"}},
+			TCP: []tcp.Result{{Probe: "tcp", Address: "192.0.2.1", Port: 1935, Role: "ingest", Error: tcp.Refused}}}, 0, true},
+		{"dns failed", record.Results{URL: lint("rtmps"), DNS: &dns.Result{Probe: "dns", Error: "nxdomain"}}, 0, true},
+		{"reached", record.Results{URL: lint("rtmp"), TCP: []tcp.Result{{Probe: "tcp", Port: 1935, Role: "ingest", OK: true}},
+			RTMP: &rtmp.Result{Probe: "rtmp", OK: true}}, 1, true},
+		{"srt", record.Results{URL: lint("srt"), TCP: []tcp.Result{{Probe: "tcp", Port: 443, Role: "alternative"}}}, 0, false},
+	} {
+		v, ok := rtmpSuccess(record.Record{Agent: "a", Target: "t", Results: tt.res})
+		if ok != tt.present || v != tt.want {
+			t.Errorf("%s: rtmp success %v (present %v); want %v (present %v)", tt.name, v, ok, tt.want, tt.present)
+		}
+	}
+}

@@ -183,16 +183,19 @@ func emitted(t *testing.T) map[string]map[string]bool {
 			add(s.Name, names)
 		}
 	}
-	m := metrics.New("v", "c", map[string]string{"agent": "enc1"})
-	m.Dropped.WithLabelValues("remote_write").Add(1)
-	m.Queue.WithLabelValues("remote_write").Set(1)
-	for _, f := range m.Families() {
-		for _, s := range f.Samples {
-			var names []string
-			for _, l := range s.Labels {
-				names = append(names, l.Name)
+	// The agent's own series carry its static labels too (cmd/ingestprobe's newDaemon).
+	for _, static := range []map[string]string{{"agent": "enc1"}, {"agent": "enc1", "venue": "berlin"}} {
+		m := metrics.New("v", "c", static)
+		m.Dropped.WithLabelValues("remote_write").Add(1)
+		m.Queue.WithLabelValues("remote_write").Set(1)
+		for _, f := range m.Families() {
+			for _, s := range f.Samples {
+				var names []string
+				for _, l := range s.Labels {
+					names = append(names, l.Name)
+				}
+				add(s.Name, names)
 			}
-			add(s.Name, names)
 		}
 	}
 	return out

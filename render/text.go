@@ -49,7 +49,7 @@ func Checklist(w io.Writer, recs []record.Record, o Options) error {
 			mark, col := severityMark(f.Severity, c)
 			fmt.Fprintf(&b, "  %s%s %s%s  %s\n", col, mark, f.Code, c.reset, f.Message)
 			if f.Remedy != "" {
-				fmt.Fprintf(&b, "      %s→ %s%s\n", c.dim, f.Remedy, c.reset)
+				fmt.Fprintf(&b, "      %s→%s %s\n", c.dim, c.reset, f.Remedy) // what to do: never the faintest text
 			}
 		}
 		fmt.Fprintf(&b, "\n  %s\n\n", verdictText(r.Verdict, c))
@@ -71,12 +71,17 @@ func Checklist(w io.Writer, recs []record.Record, o Options) error {
 
 func writeSteps(b *strings.Builder, r record.Record, c palette) {
 	step := func(ok bool, soft bool, name, text string) {
+		// The mark is the worse of the measurement and the step's own findings: a ✔ never sits
+		// beside an error of that step, and a warning is "!".
+		sev := stepSeverity(r, name)
 		mark, col := "✔", c.ok
-		if !ok {
+		switch {
+		case !ok && soft && sev != record.Error:
+			mark, col = "–", c.dim
+		case !ok || sev == record.Error:
 			mark, col = "✘", c.bad
-			if soft {
-				mark, col = "–", c.dim
-			}
+		case sev == record.Warning:
+			mark, col = "!", c.warn
 		}
 		fmt.Fprintf(b, "  %s%s%s %-4s %s\n", col, mark, c.reset, name, text)
 	}
@@ -508,6 +513,34 @@ func writeURLSteps(r record.Record, c palette, step func(ok, soft bool, name, te
 		parts[0] += " URL well-formed, not signed" // a bare "rtmp://" reads like a fragment
 	}
 	step(!hasPrefixFinding(r, "url.", record.Error), false, "url", strings.Join(parts, ", "))
+}
+
+// stepFindings are the finding code prefixes that belong to a checklist step with one line. TCP,
+// with a line per address and port, is marked by each connect alone: a tcp.blocked must not mark
+// the alternative port that connected.
+var stepFindings = map[string][]string{
+	"url": {"url."}, "time": {"clock."}, "dns": {"dns."}, "rtmp": {"rtmp.", "tls."}, "srt": {"srt."},
+	"icmp": {"net.", "icmp."},
+}
+
+// stepSeverity is the worst severity among the findings of step (error, warning, or "" for none
+// or information only).
+func stepSeverity(r record.Record, step string) record.Severity {
+	var worst record.Severity
+	for _, f := range r.Findings {
+		for _, p := range stepFindings[step] {
+			if !strings.HasPrefix(f.Code, p) {
+				continue
+			}
+			switch f.Severity {
+			case record.Error:
+				return record.Error
+			case record.Warning:
+				worst = record.Warning
+			}
+		}
+	}
+	return worst
 }
 
 func hasFinding(r record.Record, code string, sev record.Severity) bool {

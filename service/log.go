@@ -5,6 +5,7 @@ import (
 
 	kservice "github.com/kardianos/service"
 	"go.uber.org/zap"
+	"go.uber.org/zap/buffer"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -18,9 +19,43 @@ func (r Runner) logger(sys kservice.Logger) (*zap.Logger, error) {
 		ec := zap.NewProductionEncoderConfig()
 		ec.TimeKey = ""
 		ec.EncodeLevel = zapcore.CapitalLevelEncoder
-		return zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(ec), zapcore.Lock(zapcore.AddSync(r.Stderr)), r.Level)), nil
+		enc := journalEncoder{zapcore.NewConsoleEncoder(ec)}
+		return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(r.Stderr)), r.Level)), nil
 	}
 	return r.Logger()
+}
+
+// journalEncoder starts each line with its syslog priority, "<4>" for a warning: journald reads it
+// from a stream (sd-daemon(3)) and files the line under it, so `journalctl -p warning` finds it.
+// Without it every line is priority 6 (info).
+type journalEncoder struct{ zapcore.Encoder }
+
+func (e journalEncoder) Clone() zapcore.Encoder { return journalEncoder{e.Encoder.Clone()} }
+
+func (e journalEncoder) EncodeEntry(ent zapcore.Entry, fs []zapcore.Field) (*buffer.Buffer, error) {
+	line, err := e.Encoder.EncodeEntry(ent, fs)
+	if err != nil {
+		return nil, err
+	}
+	b := append([]byte(journalPriority(ent.Level)), line.Bytes()...)
+	line.Reset()
+	line.Write(b)
+	return line, nil
+}
+
+// journalPriority is the sd-daemon(3) prefix of a zap level.
+func journalPriority(l zapcore.Level) string {
+	switch {
+	case l >= zapcore.DPanicLevel:
+		return "<2>" // SD_CRIT
+	case l == zapcore.ErrorLevel:
+		return "<3>" // SD_ERR
+	case l == zapcore.WarnLevel:
+		return "<4>" // SD_WARNING
+	case l == zapcore.InfoLevel:
+		return "<6>" // SD_INFO
+	}
+	return "<7>" // SD_DEBUG
 }
 
 // eventLogCore writes zap entries to a kardianos Logger (the Windows Event Log).

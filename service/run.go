@@ -64,7 +64,26 @@ func (r Runner) Run(ctx context.Context) error {
 	prg.run = func(ctx context.Context, cfg *config.Config) error {
 		d := r.Daemon(cfg, log)
 		d.WaitForTargets = true
-		return d.Run(ctx, cfg, r.Reload)
+		// Ready (Type=notify) once a config runs — its sinks and board listen — or at once when
+		// the agent waits for a config with targets; a reload says its new status.
+		sayReady := "READY=1\n"
+		say := func(state string) {
+			if err := notify(r.Getenv, sayReady+state); err != nil {
+				log.Warn("telling the service manager", zap.String("state", state), zap.Error(err))
+			}
+			sayReady = ""
+		}
+		loaded := d.Loaded
+		d.Loaded = func(c *config.Config) {
+			if loaded != nil {
+				loaded(c)
+			}
+			say(fmt.Sprintf("STATUS=probing %d target(s)", len(c.Targets)))
+		}
+		if len(cfg.Targets) == 0 {
+			say("STATUS=waiting for [[targets]] in the config; add one and reload")
+		}
+		return RunDaemon(ctx, d, cfg, r.Reload)
 	}
 	if svcErr != nil {
 		// No service manager (a container without an init, say): run in the foreground, alike.
@@ -108,6 +127,11 @@ type program struct {
 // runs the agent.
 func (p *program) Start(kservice.Service) error {
 	cfg, err := config.Load(p.cfgPath)
+	if err == nil {
+		if err = cfg.Preflight(); err != nil {
+			err = fmt.Errorf("config %s: %w", p.cfgPath, err)
+		}
+	}
 	if err != nil {
 		return UsageError{err}
 	}

@@ -10,9 +10,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/provider"
 )
@@ -21,7 +23,8 @@ const checkUsage = `Usage: ingestprobe check [URL|NAME …] [flags]
        ingestprobe check --watch [--every 10s] [URL|NAME …] [flags]
 
 Probes each target once from this network — DNS, TCP to the ingest port and to alternative ports
-on the same addresses, then the RTMP handshake (or more, by --rtmp) — and prints a GO / NO-GO
+on the same addresses, then RTMP up to the connect to the application (a wrong application is
+caught; the stream is not touched) or as --rtmp or the target's rtmp key says — and prints a GO / NO-GO
 checklist with the cause and remedy of each failure. URLs are probed as given; NAMEs are targets of the config file. With neither, every
 configured target is probed. URLs are shown redacted: rtmp://host/app/<redacted>.
 
@@ -44,7 +47,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	providerName := fs.String("provider", "", "provider for URLs given here: "+strings.Join(provider.Names(), ", ")+", or one from the config")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (logs go to stderr)")
 	ntp := fs.String("ntp", "", "NTP server (host[:port]) to judge txTime and this host's clock by (default: the config's agent.ntp_server)")
-	rtmpLevel := fs.String("rtmp", "", "how far the RTMP probe goes for every target: off, handshake, connect or publish (default: the config's, else handshake)")
+	rtmpLevel := fs.String("rtmp", "", "how far the RTMP probe goes for every target: off, handshake, connect or publish (default: the target's rtmp key, else connect)")
 	publish := fs.Bool("publish", false, "publish to each stream for ~2 s (same as --rtmp publish): briefly occupies the stream")
 	watching := fs.Bool("watch", false, "check again every --every until Ctrl-C, redrawing the checklist in place on a terminal")
 	every := fs.Duration("every", DefaultWatchEvery, "with --watch: how often a round starts (at least 1s)")
@@ -55,7 +58,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	if err := watchFlags(fs, *watching, *every); err != nil {
 		return exitUsage, err
 	}
-	log, err := newLogger(e, *logLevel)
+	log, err := newHumanLogger(e, *logLevel)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -75,8 +78,8 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 		}
 		cfg.Agent.NTPServer = server
 	}
-	if *timeout < 0 {
-		return exitUsage, usagef("--timeout must be positive")
+	if flagSet(fs, "timeout") && *timeout <= 0 {
+		return exitUsage, usagef("--timeout must be more than 0, e.g. 3s (leave it out for the config's, else 5s)")
 	}
 	if *resolver != "" {
 		r, err := config.ParseResolver(*resolver)
@@ -93,12 +96,10 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	targets = checkLevels(cfg, targets, level)
 	for i := range targets {
 		if *timeout > 0 {
 			targets[i].Timeout = *timeout
-		}
-		if level != "" {
-			targets[i].RTMP = level
 		}
 	}
 	if level == rtmp.LevelPublish {
@@ -110,7 +111,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 		return watch(ctx, e, p, targets, watchOptions{every: *every, asJSON: *asJSON, concurrency: cfg.Agent.Concurrency})
 	}
 	var prog *progress
-	if e.stderrTTY && !*asJSON {
+	if showProgress(e, *asJSON) {
 		prog = newProgress(e, targets)
 		p.Progress = prog.update
 	}
@@ -121,6 +122,13 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	}
 
 	return writeRecords(e, recs, *asJSON)
+}
+
+// flagSet says whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // watchFlags checks --every: only with --watch, and at least MinWatchEvery.
@@ -154,6 +162,26 @@ func rtmpLevelFlag(s string, publish bool) (rtmp.Level, error) {
 	return l, nil
 }
 
+// checkLevels sets how far each target's RTMP probe goes under check: --rtmp (level) for all when
+// given; else a configured target's own rtmp key; else connect — the connect reaches the
+// application without touching the stream, so a wrong application name is a NO-GO here, not a GO
+// from the handshake alone. (The daemon's default stays the handshake: docs/findings.md.)
+func checkLevels(cfg *config.Config, ts []agent.Target, level rtmp.Level) []agent.Target {
+	set := map[string]bool{}
+	for _, t := range cfg.Targets {
+		set[t.Name] = t.RTMPSet
+	}
+	for i := range ts {
+		switch {
+		case level != "":
+			ts[i].RTMP = level
+		case !set[ts[i].Name] || ts[i].RTMP == "":
+			ts[i].RTMP = rtmp.LevelConnect
+		}
+	}
+	return ts
+}
+
 func loadConfigForCheck(path string) (*config.Config, error) {
 	if path != "" {
 		return config.Load(path)
@@ -183,16 +211,20 @@ func selectTargets(cfg *config.Config, args []string, providerName string) ([]ag
 	}
 	var out []agent.Target
 	used := map[string]int{}
-	for _, a := range args {
+	for pos, a := range args {
 		if !strings.Contains(a, "://") {
 			i := slices.IndexFunc(all, func(t agent.Target) bool { return t.Name == a })
 			if i < 0 {
-				return nil, usagef("%q is neither a URL nor a target in %s", a, displayPath(cfg))
+				return nil, usagef("%q is neither a URL nor a target in %s%s", truncate(a, 40), displayPath(cfg), targetNames(all))
 			}
 			out = append(out, all[i])
 			continue
 		}
 		t := agent.TargetFromURL(cfg.Agent, a, providerName)
+		if _, err := ingesturl.Parse(a); err != nil {
+			// No host to name it by: its place on the command line tells it apart.
+			t.Name = fmt.Sprintf("argument-%d", pos+1)
+		}
 		used[t.Name]++
 		if n := used[t.Name]; n > 1 {
 			t.Name = fmt.Sprintf("%s-%d", t.Name, n)
@@ -200,6 +232,21 @@ func selectTargets(cfg *config.Config, args []string, providerName string) ([]ag
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// targetNames lists the configured targets for an error message: " (targets: a, b)".
+func targetNames(ts []agent.Target) string {
+	if len(ts) == 0 {
+		return " (it has no [[targets]])"
+	}
+	var names []string
+	for _, t := range ts {
+		names = append(names, t.Name)
+	}
+	if len(names) > 10 {
+		names = append(names[:10], "…")
+	}
+	return " (targets: " + strings.Join(names, ", ") + ")"
 }
 
 func displayPath(c *config.Config) string {
@@ -265,11 +312,29 @@ func (p *progress) draw() {
 			parts = append(parts, n+": "+string(st)+"…")
 		}
 	}
-	line := fmt.Sprintf("probing %d/%d  %s  %.1fs", done, len(p.order), strings.Join(parts, "  "), time.Since(p.started).Seconds())
-	if len(line) > 100 {
-		line = line[:99] + "…"
-	}
+	line := fitLine(fmt.Sprintf("probing %d/%d  %s  %.1fs", done, len(p.order), strings.Join(parts, "  "), time.Since(p.started).Seconds()), p.e.stderrWidth)
 	fmt.Fprintf(p.e.stderr, "\r\x1b[K%s", line)
+}
+
+// showProgress: the progress line needs a terminal that can erase a line (not TERM=dumb), and is
+// not drawn under --json.
+func showProgress(e env, asJSON bool) bool {
+	return e.stderrTTY && !asJSON && e.getenv("TERM") != "dumb"
+}
+
+// fitLine cuts line to width-1 characters (the last column is left free: writing it makes some
+// terminals wrap), ending in "…"; width 0 (unknown) counts as 80. Target names are ASCII, so a
+// character is a column.
+func fitLine(line string, width int) string {
+	if width <= 0 {
+		width = 80
+	}
+	max := width - 1
+	if utf8.RuneCountInString(line) <= max {
+		return line
+	}
+	r := []rune(line)
+	return string(r[:max-1]) + "…"
 }
 
 func (p *progress) finish() {

@@ -11,8 +11,10 @@ func configUsage() string {
 	return `Usage: ingestprobe config validate [FILE]
 
 Loads FILE (default ` + defaultConfigPath() + `) strictly — unknown keys, bad durations, bad URLs and
-impossible timings are errors with the key and line named — and prints a summary. Exit 0 when
-valid, 2 when not.
+impossible timings are errors with the key and line named — then makes every check the agent's
+start makes short of binding its ports: token and CA files readable (regular files, one line),
+listen addresses, the state directory, the directories of jsonl files. Prints a summary. Exit 0
+when valid (run will start with it), 2 when not.
 `
 }
 
@@ -23,8 +25,7 @@ func cmdConfig(e env, args []string) (int, error) {
 		return exitUsage, err
 	}
 	if len(pos) == 0 || pos[0] != "validate" {
-		fs.Usage()
-		return exitUsage, usagef("config: want \"config validate [FILE]\"")
+		return exitUsage, usagef("config: want \"config validate [FILE]\" (see ingestprobe config --help)")
 	}
 	path := defaultConfigPath()
 	switch len(pos) {
@@ -35,6 +36,9 @@ func cmdConfig(e env, args []string) (int, error) {
 		return exitUsage, usagef("config validate takes one file, got %d", len(pos)-1)
 	}
 	c, err := config.Load(path)
+	if err == nil {
+		err = preflight(c)
+	}
 	if err != nil {
 		return exitUsage, usageError{err}
 	}
@@ -47,4 +51,12 @@ func cmdConfig(e env, args []string) (int, error) {
 		fmt.Fprintln(e.stdout, "note: no [[targets]]: `check` needs URLs on its command line, and `run` has nothing to probe")
 	}
 	return exitOK, nil
+}
+
+// preflight is config.Preflight with the file named, as Load names it.
+func preflight(c *config.Config) error {
+	if err := c.Preflight(); err != nil {
+		return fmt.Errorf("config %s: %w", c.Path(), err)
+	}
+	return nil
 }

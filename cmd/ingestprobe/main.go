@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -27,10 +29,12 @@ var (
 	commit  = "none"
 )
 
-// Exit codes, as documented in README.md: 0 every target go or warn, 1 any no-go, 2 usage or config.
+// Exit codes, as documented in README.md: 0 every target go or warn, 1 any no-go or a failure at
+// run time (a port taken, a disk full: the unit restarts on it), 2 usage or config (it does not).
 const (
 	exitOK      = 0
 	exitNoGo    = 1
+	exitFailure = 1
 	exitUsage   = 2
 	exitStopped = 130
 )
@@ -71,7 +75,8 @@ Usage:
   ingestprobe version                                                 print the version
 
 Run "ingestprobe COMMAND --help" for a command's flags.
-Exit codes: 0 every target go or warn, 1 any target no-go, 2 usage or config error.
+Exit codes: 0 every target go or warn, 1 any target no-go or a failure at run time, 2 usage or
+config error.
 `
 
 // env is what a command may touch: its streams and environment, so tests can run commands in-process.
@@ -79,6 +84,7 @@ type env struct {
 	stdout, stderr io.Writer
 	stdoutTTY      bool
 	stderrTTY      bool
+	stderrWidth    int // columns of the terminal on stderr; 0 = unknown
 	getenv         func(string) string
 	stdin          io.Reader        // nil = none
 	now            func() time.Time // nil = time.Now
@@ -91,6 +97,9 @@ func main() {
 		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		getenv:    os.Getenv,
 		stdin:     os.Stdin,
+	}
+	if e.stderrTTY {
+		e.stderrWidth, _, _ = term.GetSize(int(os.Stderr.Fd()))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, e, os.Args[1:])
@@ -119,6 +128,10 @@ func run(ctx context.Context, e env, args []string) int {
 	case "service":
 		code, err = cmdService(ctx, e, args[1:])
 	case "version", "--version":
+		if len(args) > 1 && (args[1] == "--help" || args[1] == "-h" || args[1] == "help") {
+			fmt.Fprint(e.stdout, "Usage: ingestprobe version\n\nPrints the version and the commit it was built from.\n")
+			return exitOK
+		}
 		fmt.Fprintf(e.stdout, "ingestprobe %s (commit %s)\n", version, commit)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, mainUsage)
@@ -144,21 +157,28 @@ func run(ctx context.Context, e env, args []string) int {
 		fmt.Fprintln(e.stderr, "ingestprobe: stopped")
 		return exitStopped
 	default:
+		// A failure at run time (a port taken, a disk full): exit 1, which the unit restarts.
 		fmt.Fprintf(e.stderr, "ingestprobe: %v\n", err)
-		return exitUsage
+		return exitFailure
 	}
 }
 
 // parseFlags parses flags placed before, between or after positional arguments, as users type them
-// ("check URL --json"); everything after "--" is positional.
+// ("check URL --json"); everything after "--" is positional. --help (or -h) prints the command's
+// help on stdout and returns flag.ErrHelp (exit 0); a wrong flag is a one-line usage error that
+// names it as --flag and points at --help (exit 2) — the usage is not printed around it.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	help := fs.Usage
+	fs.Usage = func() {} // flag calls it on errors too: help is printed only when asked for
+	defer func() { fs.Usage = help }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				help()
 				return nil, err
 			}
-			return nil, usageError{err}
+			return nil, usageError{flagError(fs, err)}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -173,15 +193,91 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+var (
+	flagUndefinedRE = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
+	flagValueRE     = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -+([^:]+): (.*)$`)
+	flagArgRE       = regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
+)
+
+// flagError rewrites the flag package's error in this tool's words: flags as --flag, a duration
+// without its unit explained, and where to read more.
+func flagError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	switch {
+	case flagUndefinedRE.MatchString(msg):
+		msg = "unknown flag --" + flagUndefinedRE.FindStringSubmatch(msg)[1]
+	case flagArgRE.MatchString(msg):
+		msg = "--" + flagArgRE.FindStringSubmatch(msg)[1] + " needs a value"
+	case flagValueRE.MatchString(msg):
+		m := flagValueRE.FindStringSubmatch(msg)
+		val, name, why := truncate(m[1], 40), m[2], m[3]
+		if f := fs.Lookup(name); f != nil {
+			if g, ok := f.Value.(flag.Getter); ok {
+				if _, isDur := g.Get().(time.Duration); isDur {
+					why = fmt.Sprintf("%q is not a duration (write it like \"3s\" or \"500ms\")", val)
+					if _, err := strconv.ParseFloat(val, 64); err == nil {
+						why = fmt.Sprintf("%q is not a duration (write it like %q)", val, val+"s")
+					}
+				}
+			}
+		}
+		msg = "--" + name + ": " + why
+	}
+	return fmt.Errorf("%s (see ingestprobe %s --help)", msg, fs.Name())
+}
+
 func newFlagSet(e env, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, usage)
-		fmt.Fprintln(e.stderr, "\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard) // errors are returned and printed once, by run
+	fs.Usage = func() { writeHelp(e.stdout, fs, usage) }
 	return fs
+}
+
+// writeHelp prints a command's help: its usage text, then its flags written --flag (none: no
+// Flags section).
+func writeHelp(w io.Writer, fs *flag.FlagSet, usage string) {
+	var b strings.Builder
+	b.WriteString(usage)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		if n == 0 {
+			b.WriteString("\nFlags:\n")
+		}
+		n++
+		typ, text := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "  --%s", f.Name)
+		if typ != "" {
+			fmt.Fprintf(&b, " %s", typ)
+		}
+		fmt.Fprintf(&b, "\n        %s", text)
+		switch f.DefValue {
+		case "", "0", "false", "0s":
+		default:
+			fmt.Fprintf(&b, " (default %s)", f.DefValue)
+		}
+		b.WriteString("\n")
+	})
+	io.WriteString(w, b.String())
+}
+
+// newHumanLogger is the log of the commands a person runs (check, url check, url sign): on stderr,
+// "warning: message" with the fields after it, terminal or not — JSON lines are for `run`.
+func newHumanLogger(e env, level string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, usagef("--log-level: %q is not one of debug, info, warn, error", level)
+	}
+	enc := zapcore.NewConsoleEncoder(zapcore.EncoderConfig{
+		LevelKey: "level", MessageKey: "msg", ConsoleSeparator: " ",
+		EncodeLevel: func(l zapcore.Level, pe zapcore.PrimitiveArrayEncoder) {
+			name := l.String()
+			if l == zapcore.WarnLevel {
+				name = "warning"
+			}
+			pe.AppendString(name + ":")
+		},
+	})
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(e.stderr)), lvl)), nil
 }
 
 // newLogger logs to stderr: readable when a person watches, JSON lines when a machine collects.

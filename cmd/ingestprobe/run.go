@@ -11,6 +11,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
 	"github.com/ingestprobe/ingestprobe/metrics"
+	"github.com/ingestprobe/ingestprobe/service"
 )
 
 const runUsage = `Usage: ingestprobe run [--config F] [--log-level L]
@@ -38,6 +39,9 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 	}
 	defer log.Sync()
 	cfg, err := config.Load(*cfgPath)
+	if err == nil {
+		err = preflight(cfg)
+	}
 	if err != nil {
 		return exitUsage, usageError{err}
 	}
@@ -48,8 +52,8 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	reload := reloadOnHUP(ctx)
-	if err := newDaemon(e, *cfgPath, log, cfg).Run(ctx, cfg, reload); err != nil {
-		return exitUsage, err
+	if err := service.RunDaemon(ctx, newDaemon(e, *cfgPath, log, cfg), cfg, reload); err != nil {
+		return exitFailure, err
 	}
 	return exitOK, nil
 }
@@ -57,8 +61,14 @@ func cmdRun(ctx context.Context, e env, args []string) (int, error) {
 // newDaemon is the agent of `run` and the service alike, for config file cfgPath.
 func newDaemon(e env, cfgPath string, log *zap.Logger, cfg *config.Config) *agent.Daemon {
 	setAgentGC(e.getenv)
+	// The agent's own series carry the agent id and the static [agent] labels, as the targets'
+	// do, so alerts on them route by venue. They are the labels it started with (like state_dir).
+	labels := map[string]string{"agent": cfg.Agent.ID}
+	for k, v := range cfg.Agent.Labels {
+		labels[k] = v
+	}
 	return &agent.Daemon{ConfigPath: cfgPath, Log: log, Stdout: e.stdout, Version: version,
-		Metrics: metrics.New(version, commit, map[string]string{"agent": cfg.Agent.ID})}
+		Metrics: metrics.New(version, commit, labels)}
 }
 
 // reloadOnHUP turns SIGHUP into reload requests for agent.Daemon.Run until ctx ends: one pending

@@ -8,11 +8,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
+	"github.com/ingestprobe/ingestprobe/config"
+	"github.com/ingestprobe/ingestprobe/metrics"
 	"github.com/ingestprobe/ingestprobe/record"
 )
 
@@ -142,4 +147,49 @@ func mustRead(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestRunRuntimeFailureExit1: `run` whose /metrics port is taken fails at run time, not in its
+// config: exit 1, which the unit restarts (Restart=always), not 2 (RestartPreventExitStatus=2).
+// A config error still exits 2.
+func TestRunRuntimeFailureExit1(t *testing.T) {
+	dir := t.TempDir()
+	taken := listen(t)
+	cfg := writeConfig(t, "[agent]\nstate_dir = \""+dir+"\"\n"+
+		"[[targets]]\nname = \"main\"\nurl = \"rtmp://127.0.0.1:"+taken+"/live/k\"\nalt_ports = []\nicmp = false\n"+
+		"[[sinks]]\ntype = \"prometheus\"\nlisten = \"127.0.0.1:"+taken+"\"\n")
+	code, _, stderr := runCmd(t, "run", "--config", cfg)
+	if code != 1 || !strings.Contains(stderr, "address already in use") {
+		t.Errorf("taken port: exit %d, stderr %q; want 1 naming the taken port", code, stderr)
+	}
+	bad := writeConfig(t, "[agent]\ninterval = 30\n")
+	if code, _, stderr := runCmd(t, "run", "--config", bad); code != exitUsage {
+		t.Errorf("broken config: exit %d, stderr %q; want 2", code, stderr)
+	}
+}
+
+// TestDaemonMetricsCarryStaticLabels: the agent's own series (reporter_*, target_runs_total) carry
+// the [agent] labels as the per-target series do, so an alert on them can route by venue.
+func TestDaemonMetricsCarryStaticLabels(t *testing.T) {
+	cfg := config.Default()
+	cfg.Agent.ID = "enc1"
+	cfg.Agent.Labels = map[string]string{"venue": "berlin"}
+	d := newDaemon(env{getenv: func(string) string { return "" }}, "x.toml", zap.NewNop(), cfg)
+	d.Metrics.Dropped.WithLabelValues("remote_write").Add(1)
+	d.Metrics.Runs.WithLabelValues("main", "go").Inc()
+	n := 0
+	for _, f := range d.Metrics.Families() {
+		if !strings.HasPrefix(f.Name, "ingestprobe_") {
+			continue
+		}
+		for _, s := range f.Samples {
+			n++
+			if !slices.Contains(s.Labels, metrics.Label{Name: "venue", Value: "berlin"}) || !slices.Contains(s.Labels, metrics.Label{Name: "agent", Value: "enc1"}) {
+				t.Errorf("%s%v: want agent and venue", s.Name, s.Labels)
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("got %d agent samples; want build_info, dropped and runs at least", n)
+	}
 }

@@ -46,6 +46,10 @@ func cmdService(ctx context.Context, e env, args []string) (int, error) {
 		return exitUsage, usagef("service: which action? install, uninstall, start, stop, restart, status")
 	}
 	action := args[0]
+	if action == "-h" || action == "--help" || action == "help" {
+		writeHelp(e.stdout, newFlagSet(e, "service", serviceUsage), serviceUsage)
+		return exitOK, nil
+	}
 	fs := newFlagSet(e, "service "+action, serviceUsage)
 	l := service.LayoutFor(runtime.GOOS)
 	cfgPath := fs.String("config", l.Config, "config file the service runs with")
@@ -123,10 +127,8 @@ func serviceRun(ctx context.Context, e env, l service.Layout, level string) (int
 	case errors.As(err, new(service.UsageError)):
 		return exitUsage, serviceErr(err)
 	}
-	// The agent failed: exit 1, which the unit restarts (Restart=always). Said here, as run() would
-	// turn an error returned with it into exit 2, the one status the unit does not restart.
-	fmt.Fprintf(e.stderr, "ingestprobe: %v\n", err)
-	return 1, nil
+	// The agent failed: exit 1, which the unit restarts (Restart=always).
+	return exitFailure, err
 }
 
 // serviceErr makes the service package's UsageError a usage error of the command's.

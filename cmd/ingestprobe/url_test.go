@@ -185,7 +185,7 @@ func TestURLUsage(t *testing.T) {
 		{"two URLs", []string{"url", "check", u, u}, "url check takes one URL, got 2"},
 		{"bad mode", []string{"url", "check", u, "--mode", "webrtc"}, "--mode: want rtmp or rtc"},
 		{"bad event end", []string{"url", "check", u, "--event-end", "tomorrow"}, `--event-end: "tomorrow" is not an RFC 3339 time with a zone`},
-		{"missing key file", []string{"url", "check", u, "--key-file", filepath.Join(dir, "nope")}, "--key-file: open " + filepath.Join(dir, "nope") + ": no such file or directory"},
+		{"missing key file", []string{"url", "check", u, "--key-file", filepath.Join(dir, "nope")}, "--key-file: stat " + filepath.Join(dir, "nope") + ": no such file or directory"},
 		{"backup without primary", []string{"url", "check", u, "--backup-key-file", key}, "--backup-key-file needs --key-file too"},
 		{"both keys from stdin", []string{"url", "check", u, "--key-file", "-", "--backup-key-file", "-"}, "--key-file and --backup-key-file cannot both read standard input"},
 		{"bad ntp", []string{"url", "check", u, "--ntp", "a b"}, `--ntp: "a b" is not a host name, IP address or host:port`},
@@ -364,7 +364,7 @@ sign_backup_key_file = %q
 				if r.code == exitUsage {
 					t.Fatalf("exit 2: %s", r.stderr)
 				}
-				if args[0] != "config" && !strings.Contains(r.stderr, `"level":"debug"`) {
+				if args[0] != "config" && !strings.Contains(r.stderr, "debug: ") {
 					t.Errorf("stderr has no debug log; want the logs included in the check:\n%s", r.stderr)
 				}
 				for _, s := range secrets {

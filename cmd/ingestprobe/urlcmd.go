@@ -69,7 +69,7 @@ func cmdURLCheck(ctx context.Context, e env, args []string) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
-	log, err := newLogger(e, *logLevel)
+	log, err := newHumanLogger(e, *logLevel)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -211,7 +211,7 @@ func cmdURLSign(e env, args []string) (int, error) {
 	case *valid <= 0:
 		return exitUsage, usagef("--valid must be positive")
 	}
-	log, err := newLogger(e, "warn")
+	log, err := newHumanLogger(e, "warn")
 	if err != nil {
 		return exitUsage, err
 	}

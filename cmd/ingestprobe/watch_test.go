@@ -142,7 +142,7 @@ func TestWatchFlags(t *testing.T) {
 		{[]string{"check", "--watch", "--every", "500ms", "rtmp://127.0.0.1:1/live/x"}, "--every 500ms: want at least 1s"},
 		{[]string{"check", "--watch", "--every", "0", "rtmp://127.0.0.1:1/live/x"}, "--every 0s: want at least 1s"},
 		{[]string{"check", "--watch", "--every", "-3s", "rtmp://127.0.0.1:1/live/x"}, "want at least 1s"},
-		{[]string{"check", "--watch", "--every", "soon", "rtmp://127.0.0.1:1/live/x"}, `invalid value "soon" for flag -every`},
+		{[]string{"check", "--watch", "--every", "soon", "rtmp://127.0.0.1:1/live/x"}, `--every: "soon" is not a duration`},
 	} {
 		t.Run(strings.Join(tc.args[1:], " "), func(t *testing.T) {
 			code, _, errs := runCmd(t, tc.args...)

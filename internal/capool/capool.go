@@ -6,19 +6,19 @@ package capool
 import (
 	"crypto/x509"
 	"fmt"
-	"os"
 )
+
+// MaxBytes bounds a CA file (secret.ReadRegular's limit): a bundle of a few certificates, not the system's whole store.
+const MaxBytes = 1 << 20
 
 // ErrNoCertificate is returned for a file that holds no PEM certificate.
 var ErrNoCertificate = fmt.Errorf("holds no PEM certificate")
 
-// Load reads file and returns the system's roots with its certificates added. Errors name the
-// file; a file without any PEM certificate is ErrNoCertificate.
-func Load(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
+// Pool returns the system's roots with the certificates of pem, the content of file, added:
+// callers read the file with secret.ReadRegular(file, MaxBytes), which refuses a FIFO or a device
+// (those would hang or never end). Errors name the file; pem without any certificate is
+// ErrNoCertificate.
+func Pool(file string, pem []byte) (*x509.CertPool, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool() // no system store readable: the file alone decides

@@ -21,6 +21,11 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	if err != nil {
 		return &Error{Text: string(b)}
 	}
+	if v == 0 {
+		// Every duration of the config has a default and none means "off" at zero: "0s" would be
+		// the default in silence, which is not what its writer meant.
+		return &Error{Text: string(b), Zero: true}
+	}
 	d.d = v
 	return nil
 }
@@ -33,8 +38,14 @@ func (d Duration) D() time.Duration { return d.d }
 
 // Error is a text that is not a duration. go-toml gives no position for one written as a bare
 // number, so the config loader finds its line itself from Text.
-type Error struct{ Text string }
+type Error struct {
+	Text string
+	Zero bool // it parsed, as zero
+}
 
 func (e *Error) Error() string {
+	if e.Zero {
+		return fmt.Sprintf("%q: zero is not allowed (leave the key out for its default)", e.Text)
+	}
 	return fmt.Sprintf("%q is not a duration (write it like \"30s\", \"5m\" or \"12h\")", e.Text)
 }

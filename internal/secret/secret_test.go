@@ -54,3 +54,10 @@ func TestReadFile(t *testing.T) {
 		t.Error("missing file: got no error")
 	}
 }
+
+func writeFile(t *testing.T, p, text string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,5 +1,5 @@
-// Package dns resolves an ingest host the way the encoder's own system would — through the
-// resolvers in resolv.conf — and records what the answer was made of: the rcode, the CNAME chain,
+// Package dns resolves an ingest host the way the encoder's own system would — the hosts file
+// first, then the resolvers in resolv.conf (with resolvers given, only those) — and records what the answer was made of: the rcode, the CNAME chain,
 // the A and AAAA addresses and the time it took.
 package dns
 
@@ -53,6 +53,7 @@ type Config struct {
 type Probe struct {
 	cfg        Config
 	resolvConf string
+	hostsFile  string
 	exchange   exchangeFunc
 	osResolver *net.Resolver
 	now        func() time.Time
@@ -63,6 +64,7 @@ func New(cfg Config) *Probe {
 	return &Probe{
 		cfg:        cfg,
 		resolvConf: ResolvConf,
+		hostsFile:  HostsFile(),
 		exchange:   exchange,
 		osResolver: net.DefaultResolver,
 		now:        time.Now,
@@ -71,9 +73,12 @@ func New(cfg Config) *Probe {
 
 // Result is what one lookup measured.
 type Result struct {
-	Probe           string   `json:"probe"` // always "dns"
-	Host            string   `json:"host"`
-	Resolver        string   `json:"resolver"` // the server that answered, or "os" for the OS resolver
+	Probe    string `json:"probe"` // always "dns"
+	Host     string `json:"host"`
+	Resolver string `json:"resolver"` // the server that answered, "os" for the OS resolver, or the hosts file's path
+	// HostsFile: the system's hosts file answered, not DNS. There is no CNAME chain, and what it
+	// maps (a local relay on loopback, say) is this host's own choice.
+	HostsFile       bool     `json:"hosts_file,omitempty"`
 	Rcode           string   `json:"rcode,omitempty"`
 	Error           Class    `json:"error,omitempty"`
 	CNAME           []string `json:"cname,omitempty"` // the chain, in order, without trailing dots
@@ -99,6 +104,12 @@ func (p *Probe) Run(ctx context.Context) Result {
 	r := Result{Probe: "dns", Host: strings.TrimSuffix(strings.ToLower(p.cfg.Host), ".")}
 	servers := p.cfg.Servers
 	if len(servers) == 0 {
+		// The system's way: the hosts file first. Its answer is the one the encoder gets.
+		if a, aaaa := lookupHosts(p.hostsFile, r.Host); len(a)+len(aaaa) > 0 {
+			r.Resolver, r.HostsFile, r.A, r.AAAA = p.hostsFile, true, a, aaaa
+			r.DurationSeconds = p.now().Sub(start).Seconds()
+			return r
+		}
 		for _, s := range resolvConfServers(p.resolvConf) {
 			servers = append(servers, net.JoinHostPort(s, "53"))
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ingestprobe/ingestprobe/internal/capool"
+	"github.com/ingestprobe/ingestprobe/internal/secret"
 )
 
 // TLSReason is the bounded reason an RTMPS session could not be set up. It is safe as a label.
@@ -41,7 +42,11 @@ var errCAFile = errors.New("CA file unusable")
 func tlsConfig(serverName, caFile string, insecure bool) (*tls.Config, error) {
 	c := &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure}
 	if caFile != "" {
-		pool, err := capool.Load(caFile)
+		pem, err := secret.ReadRegular(caFile, capool.MaxBytes) // not a FIFO: it would hang the probe
+		var pool *x509.CertPool
+		if err == nil {
+			pool, err = capool.Pool(caFile, pem)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errCAFile, err)
 		}

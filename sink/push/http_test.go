@@ -272,6 +272,10 @@ func TestHTTPRequestDeadline(t *testing.T) {
 	if !rig.logged("deadline exceeded") {
 		t.Errorf("no log entry says the deadline was exceeded: %v", rig.logs.All())
 	}
+	// A duration in a log key carries its unit: journald and jq show a bare number.
+	if !rig.logged("retry_in_seconds:") {
+		t.Errorf("no log entry names the retry delay with its unit (retry_in_seconds): %v", rig.logs.All())
+	}
 	waitFor(t, "delivery on the next attempt", func() bool { return rig.cur.Acked() == 1 })
 }
 

@@ -181,8 +181,11 @@ type limitedBody struct {
 func newPushClient(kind string, cfg sink.Config) (*http.Client, *pushTransport, error) {
 	var pool *x509.CertPool
 	if cfg.CAFile != "" {
-		var err error
-		if pool, err = capool.Load(cfg.CAFile); err != nil {
+		pem, err := secret.ReadRegular(cfg.CAFile, capool.MaxBytes)
+		if err == nil {
+			pool, err = capool.Pool(cfg.CAFile, pem)
+		}
+		if err != nil {
 			return nil, nil, fmt.Errorf("%s sink %s: ca_file: %w", kind, cfg.Name, err)
 		}
 	}
@@ -450,7 +453,7 @@ func (p *pusher) loop(ctx context.Context, cur *spool.Cursor, wake <-chan struct
 				delay = p.backoff(failures)
 			}
 			failures++
-			fields := []zap.Field{zap.String("reason", a.reason()), zap.Int("records", len(batch)), zap.Duration("retry_in", delay), zap.Int("failed_attempts", failures)}
+			fields := []zap.Field{zap.String("reason", a.reason()), zap.Int("records", len(batch)), zap.Float64("retry_in_seconds", delay.Seconds()), zap.Int("failed_attempts", failures)}
 			if failures == 1 {
 				p.log.Warn("delivery failed; retrying with backoff", fields...)
 			} else {
