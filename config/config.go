@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,8 +36,28 @@ const DefaultPath = "/etc/ingestprobe/config.toml"
 const (
 	DefaultInterval = 30 * time.Second
 	DefaultTimeout  = 5 * time.Second
-	DefaultStateDir = "/var/lib/ingestprobe"
 )
+
+// DefaultStateDir is agent.state_dir when a config leaves it out: this platform's place
+// (StateDirFor), so a Windows agent never reaches for /var/lib.
+var DefaultStateDir = StateDirFor(runtime.GOOS)
+
+// StateDirFor is where the installed agent keeps its sequence and spool on goos (a runtime.GOOS
+// value): %ProgramData%\ingestprobe\state on Windows, /usr/local/var/lib/ingestprobe on macOS,
+// /var/lib/ingestprobe elsewhere. service.LayoutFor installs to the same places.
+func StateDirFor(goos string) string {
+	switch goos {
+	case "windows":
+		pd := os.Getenv("ProgramData")
+		if pd == "" {
+			pd = `C:\ProgramData`
+		}
+		return pd + `\ingestprobe\state`
+	case "darwin":
+		return "/usr/local/var/lib/ingestprobe"
+	}
+	return "/var/lib/ingestprobe"
+}
 
 // Duration is a time.Duration written as a string in TOML ("30s", "5m", "12h"); the type lives in
 // a leaf package so that the sections other packages own (sink.Config) use it too.

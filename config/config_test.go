@@ -199,3 +199,23 @@ func TestFilePathsRelativeToConfig(t *testing.T) {
 		t.Errorf("got token_file %q ca_file %q; want both under %s", k.TokenFile, k.CAFile, dir)
 	}
 }
+
+// TestStateDirFor: each platform's default state directory is its own, so a Windows agent with
+// no state_dir never reaches for /var/lib.
+func TestStateDirFor(t *testing.T) {
+	t.Setenv("ProgramData", `D:\PD`)
+	for goos, want := range map[string]string{
+		"linux":   "/var/lib/ingestprobe",
+		"freebsd": "/var/lib/ingestprobe",
+		"darwin":  "/usr/local/var/lib/ingestprobe",
+		"windows": `D:\PD\ingestprobe\state`,
+	} {
+		if got := StateDirFor(goos); got != want {
+			t.Errorf("StateDirFor(%q) = %q; want %q", goos, got, want)
+		}
+	}
+	t.Setenv("ProgramData", "")
+	if got := StateDirFor("windows"); got != `C:\ProgramData\ingestprobe\state` {
+		t.Errorf("without ProgramData: got %q", got)
+	}
+}

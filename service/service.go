@@ -53,13 +53,13 @@ func LayoutFor(goos string) Layout {
 			pd = `C:\ProgramData`
 		}
 		// LocalService: the least privileged built-in account that can run a network service.
-		return Layout{Config: pd + `\ingestprobe\config.toml`, StateDir: pd + `\ingestprobe\state`, User: `NT AUTHORITY\LocalService`}
+		return Layout{Config: pd + `\ingestprobe\config.toml`, StateDir: config.StateDirFor(goos), User: `NT AUTHORITY\LocalService`}
 	case "darwin":
 		// A role account (underscore, hidden, uid below 500) as macOS's own daemons use.
-		return Layout{Config: "/usr/local/etc/ingestprobe/config.toml", StateDir: "/usr/local/var/lib/ingestprobe",
+		return Layout{Config: "/usr/local/etc/ingestprobe/config.toml", StateDir: config.StateDirFor(goos),
 			LogDir: "/usr/local/var/log/ingestprobe", User: "_ingestprobe"}
 	}
-	return Layout{Config: config.DefaultPath, StateDir: config.DefaultStateDir, User: "ingestprobe"}
+	return Layout{Config: config.DefaultPath, StateDir: config.StateDirFor(goos), User: "ingestprobe"}
 }
 
 // DefaultConfigPath is where this platform's installed agent keeps its config: what run, check and

@@ -77,8 +77,8 @@ func defaultConfig(l Layout, goos string) string {
 	case "windows":
 		reload = "ingestprobe service restart   (as Administrator)"
 	}
-	stateDirLine := "" // the default goes unsaid
-	if l.StateDir != config.DefaultStateDir {
+	stateDirLine := "" // Linux's default goes unsaid; elsewhere the file says where state goes
+	if l.StateDir != config.StateDirFor("linux") {
 		stateDirLine = fmt.Sprintf("state_dir = %q\n", l.StateDir)
 	}
 	return render("config.toml.tmpl", "@CONFIG@", l.Config, "@RELOAD@", reload, "@STATE_DIR_LINE@", stateDirLine)
