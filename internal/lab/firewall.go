@@ -28,6 +28,9 @@ type Rule struct {
 	To     netip.Addr // IngestAddr or ResolverAddr
 	Port   int        // 0 = every port and protocol
 	UDP    bool       // Port is a UDP port of the ingest (SRT); otherwise TCP
+	// Raw, when set, is the rule itself in nftables syntax (statements separated by "; "), for
+	// what the fields above cannot say; the other fields are ignored.
+	Raw string
 }
 
 // Firewall rules for the common scenarios.
@@ -49,6 +52,9 @@ func ProhibitUDPPort(port int) Rule {
 
 // String is the rule in ParseRule's syntax: "drop:1935", "drop:udp/9000", "reset:all", "drop:dns".
 func (r Rule) String() string {
+	if r.Raw != "" {
+		return "nft:" + r.Raw
+	}
 	what := "all"
 	switch {
 	case r.To == ResolverAddr:
@@ -92,12 +98,18 @@ func ParseRule(s string) (Rule, error) {
 
 // nft is the rule in nftables syntax, one statement a line.
 func (r Rule) nft() []string {
+	if r.Raw != "" {
+		return strings.Split(r.Raw, "; ")
+	}
 	verdict := map[Action]string{
 		Drop:     "drop",
 		Reset:    "reject with tcp reset",
 		Prohibit: "reject with icmpx type admin-prohibited",
 	}[r.Action]
 	dst := "ip daddr " + r.To.String()
+	if r.To.Is6() {
+		dst = "ip6 daddr " + r.To.String()
+	}
 	if r.Port == 0 {
 		if r.Action == Reset {
 			// A reset exists only for TCP; anything else (ping) passes.
