@@ -14,6 +14,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/internal/secret"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
+	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
@@ -266,6 +267,7 @@ func (c *Config) validateTarget(i int, profiles map[string]provider.Profile, see
 		func(t *Target, _ *ingesturl.URL) error { return c.validateURLDoctor(t, where) },
 		func(t *Target, u *ingesturl.URL) error { return c.validateRTMP(t, u) },
 		func(t *Target, _ *ingesturl.URL) error { return validateICMP(t) },
+		func(t *Target, _ *ingesturl.URL) error { return validateTrace(t) },
 	} {
 		if err := check(t, u); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
@@ -489,5 +491,14 @@ func (c *Config) validateStatus() error {
 	} else if !status.Loopback(s.Listen) {
 		return fmt.Errorf("status.listen %q is not a loopback address: set status.token_file (a bearer token the crew's link carries), or listen on %s", s.Listen, status.DefaultListen)
 	}
+	return nil
+}
+
+func validateTrace(t *Target) error {
+	m, err := path.ParseMode(t.Trace)
+	if err != nil {
+		return fmt.Errorf("trace %q: must be auto, off or always", t.Trace)
+	}
+	t.Trace = string(m)
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
+	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
@@ -80,7 +81,8 @@ type Results struct {
 	Clock *clock.Result   // the clock reference, when one is configured
 	DNS   *dns.Result
 	TCP   []tcp.Result
-	SRT   *srt.Result // srt:// targets: the SRT handshake, beside the TCP connects to the alternative ports
+	Path  []path.Result // traces of the ingest port (and an alternative port that connected), by trace mode
+	SRT   *srt.Result   // srt:// targets: the SRT handshake, beside the TCP connects to the alternative ports
 	RTMP  *rtmp.Result
 	ICMP  *icmp.Result // nil when icmp = false, or no address was resolved
 }
@@ -99,6 +101,9 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	}
 	for i := range r.TCP {
 		list = append(list, &r.TCP[i])
+	}
+	for i := range r.Path {
+		list = append(list, &r.Path[i])
 	}
 	if r.SRT != nil {
 		list = append(list, r.SRT)
@@ -146,6 +151,12 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 				return err
 			}
 			r.TCP = append(r.TCP, t)
+		case "path":
+			var p path.Result
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return err
+			}
+			r.Path = append(r.Path, p)
 		case "srt":
 			r.SRT = new(srt.Result)
 			if err := json.Unmarshal(raw, r.SRT); err != nil {

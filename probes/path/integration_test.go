@@ -25,7 +25,7 @@ func traceFromVenue(t *testing.T, l *lab.Lab, ap netip.AddrPort) Result {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("trace to %s: ok %v reached %v at %d, %d SYNs in %.3f s, hops %+v", ap, r.OK, r.Reached, r.ReachedTTL, r.Sent, r.Seconds, r.Hops)
+	t.Logf("trace to %s: ok %v reached %v at %d, %d SYNs on %d flows in %.3f s, hops %+v", ap, r.OK, r.Reached, r.ReachedTTL, r.Sent, r.Flows, r.Seconds, r.Hops)
 	return r
 }
 
@@ -55,6 +55,10 @@ func TestIntegrationTraceRouted(t *testing.T) {
 			if h := r.Hops[2]; h.Answer != SynAck {
 				t.Errorf("hop 3: got %s; want syn_ack", h.Answer)
 			}
+			// Every hop answers within the pace: one flow, and no SYN past the server.
+			if r.Flows != 1 || r.Sent != 3 {
+				t.Errorf("got %d flows, %d SYNs; want 1 flow, 3 SYNs", r.Flows, r.Sent)
+			}
 		}
 	})
 	t.Run("router 2 drops 1935", func(t *testing.T) {
@@ -78,6 +82,10 @@ func TestIntegrationTraceRouted(t *testing.T) {
 		if !ok || h.Answer != Unreachable || h.Address != lab.RouterVenue.String() || h.TTL != 2 || h.Kind() != "firewall" ||
 			h.Reason != "communication administratively prohibited" {
 			t.Fatalf("got terminal %+v; want router 1 (%s) at hop 2 rejecting, administratively prohibited", h, lab.RouterVenue)
+		}
+		// No SYN past the reject: the router's ICMP rate limit is left for the connects.
+		if r.Sent != 2 {
+			t.Errorf("sent %d SYNs; want 2", r.Sent)
 		}
 	})
 	t.Run("router 1 rejects 1935 over IPv6", func(t *testing.T) {

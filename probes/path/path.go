@@ -6,12 +6,19 @@
 //
 // On Linux it needs no privilege: each TTL is a non-blocking TCP connect with IP_TTL set and
 // IP_RECVERR on, and the ICMP time-exceeded or unreachable a router sends back is read from the
-// socket's error queue with the address that sent it (sock_extended_err and its offender). The
-// kernel refuses two sockets with one 4-tuple, so probes that are in flight together cannot share
-// a source port: each TTL is its own flow, and a per-flow load balancer may send two TTLs down
-// different branches (see the package's docs in docs/path.md). The TTLs of a wave are probed in
-// parallel, from one goroutine polling every socket at once. Elsewhere the trace is not run and
-// the result says why.
+// socket's error queue with the address that sent it (sock_extended_err and its offender).
+//
+// Paris traceroute keeps one 5-tuple for every TTL so that per-flow load balancers send all of
+// them down one branch. The kernel refuses two sockets with one 4-tuple, so probes in flight
+// together cannot share a source port. The trace does both as far as it can: the next TTL is sent
+// on the same source port as soon as the one before it has answered (its socket closed, the port
+// free), and after a short pace on a new port when it has not — routers that answer quickly are
+// probed one after the other on one flow, slow or silent ones in parallel. Result.Flows says how
+// many ports a trace used. Sending TTLs in order also stops the trace at the end of the path: a
+// router that rejects the port does not get a SYN for every TTL above it (its ICMP rate limit —
+// six answers, then one a second on Linux — is left for the connects that follow), and the server
+// does not get a handshake for every TTL past its distance. One goroutine polls every socket of a
+// trace at once. Elsewhere than on Linux the trace is not run and the result says why.
 package path
 
 import (
@@ -63,6 +70,14 @@ const (
 	// seen is rare enough that silence then means a drop.
 	minQuiet    = 250 * time.Millisecond
 	quietFactor = 4
+	// pace is the longest a TTL waits for the one before it to answer before it is sent anyway:
+	// hops that answer within it are probed one after the other on one flow; slower ones overlap.
+	// Eight TTLs of silence cost 8 × pace before the quiet time starts.
+	pace = 20 * time.Millisecond
+	// silentWait ends a wave in which nothing at all answered, this long after its last send: a
+	// path whose routers all keep silent (ICMP filtered at the first hop) need not spend the whole
+	// budget to say so. A SYN is retransmitted after 1 s; its answer would come no sooner.
+	silentWait = time.Second
 )
 
 // Answer is what came back for one TTL.
@@ -118,11 +133,14 @@ type Result struct {
 	Error  Class  `json:"error,omitempty"`
 	Reason string `json:"reason,omitempty"` // why it did not run, in words: "path not traced: …"
 	// Reached: a SYN got the server's own answer (a SYN-ACK or a reset) at ReachedTTL.
-	Reached    bool    `json:"reached"`
-	ReachedTTL int     `json:"reached_ttl,omitempty"`
-	Hops       []Hop   `json:"hops"`
-	Sent       int     `json:"sent"` // SYNs sent, retransmissions included
-	Seconds    float64 `json:"duration_seconds"`
+	Reached    bool  `json:"reached"`
+	ReachedTTL int   `json:"reached_ttl,omitempty"`
+	Hops       []Hop `json:"hops"`
+	Sent       int   `json:"sent"` // SYNs sent, retransmissions included
+	// Flows is how many source ports the trace used: 1 when every TTL went on one flow (each was
+	// answered within the pace before the next was sent), more where TTLs had to overlap.
+	Flows   int     `json:"flows,omitempty"`
+	Seconds float64 `json:"duration_seconds"`
 }
 
 // Probe traces Config.Address.

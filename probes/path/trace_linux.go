@@ -36,6 +36,8 @@ type tracer struct {
 	dst      string
 	hops     map[int]Hop
 	probed   int // the highest TTL sent
+	port     int // the source port of the flow the next probe joins when none is in flight
+	flows    int // source ports used
 	sent     int
 	lastSeen time.Time     // when the last answer came
 	slowest  time.Duration // the slowest answer's round trip
@@ -86,7 +88,7 @@ func (p *Probe) trace(ctx context.Context, r *Result) {
 			break
 		}
 	}
-	r.Sent = t.sent
+	r.Sent, r.Flows = t.sent, t.flows
 	if r.Error != OK {
 		return
 	}
@@ -148,8 +150,12 @@ func (t *tracer) ended(hi int) bool {
 	return true
 }
 
-// wave probes TTLs lo to hi at once and waits for their answers: until each has one, or the path
-// ends below the TTLs still waiting, or no answer came for the quiet time, or ctx ends.
+// wave probes TTLs lo to hi, several in flight at once: the next TTL is sent as soon as the one
+// before it answered, or pace after the last send at the latest. Where routers answer quickly
+// (the venue's own, a path that ends early) the TTLs go one after the other on one source port,
+// and no SYN is sent past the end of the path; where they are slow or silent, the TTLs overlap.
+// The wave ends when every TTL sent has its answer, or the path ended below those still waiting,
+// or no answer came for the quiet time after the last send, or ctx ends.
 func (t *tracer) wave(lo, hi int) error {
 	var open []inflight
 	defer func() {
@@ -157,28 +163,45 @@ func (t *tracer) wave(lo, hi int) error {
 			t.close(f)
 		}
 	}()
-	for ttl := lo; ttl <= hi && t.ctx.Err() == nil; ttl++ {
-		f, err := t.connect(ttl)
-		if err != nil {
-			return err
+	next := lo
+	var lastSend time.Time
+	fds := make([]unix.PollFd, 0, hi-lo+2)
+	for {
+		end, ended := t.endTTL()
+		more := next <= hi && !(ended && next > end) && t.ctx.Err() == nil
+		if more && (len(open) == 0 || t.p.now().Sub(lastSend) >= pace) {
+			f, err := t.connect(next, len(open) == 0)
+			if err != nil {
+				return err
+			}
+			next++
+			lastSend = t.p.now()
+			if f.fd >= 0 {
+				open = append(open, f)
+			}
+			continue
 		}
-		if f.fd >= 0 {
-			open = append(open, f)
+		if ended && !slices.ContainsFunc(open, func(f inflight) bool { return f.ttl < end }) {
+			return nil
 		}
-	}
-	fds := make([]unix.PollFd, 0, len(open)+1)
-	for len(open) > 0 {
-		if end, ok := t.endTTL(); ok && !slices.ContainsFunc(open, func(f inflight) bool { return f.ttl < end }) {
+		if len(open) == 0 && !more {
 			return nil
 		}
 		deadline, _ := t.ctx.Deadline()
-		if !t.lastSeen.IsZero() {
-			quiet := max(minQuiet, quietFactor*t.slowest)
-			deadline = minTime(deadline, t.lastSeen.Add(quiet))
+		switch {
+		case more:
+			deadline = minTime(deadline, lastSend.Add(pace))
+		case !t.lastSeen.IsZero():
+			deadline = minTime(deadline, laterTime(t.lastSeen, lastSend).Add(max(minQuiet, quietFactor*t.slowest)))
+		default:
+			deadline = minTime(deadline, lastSend.Add(silentWait))
 		}
 		left := time.Until(deadline)
-		if left <= 0 || t.ctx.Err() != nil {
+		if t.ctx.Err() != nil || (left <= 0 && !more) {
 			return nil
+		}
+		if left <= 0 {
+			continue // the pace is up: send the next TTL
 		}
 		fds = fds[:0]
 		fds = append(fds, unix.PollFd{Fd: int32(t.efd), Events: unix.POLLIN})
@@ -194,7 +217,7 @@ func (t *tracer) wave(lo, hi int) error {
 			return os.NewSyscallError("ppoll", err)
 		}
 		if n == 0 || fds[0].Revents != 0 {
-			continue // the loop's checks end the wave
+			continue // the loop's checks end the wave or send the next TTL
 		}
 		now := t.p.now()
 		kept := open[:0]
@@ -203,15 +226,12 @@ func (t *tracer) wave(lo, hi int) error {
 				kept = append(kept, f)
 				continue
 			}
-			h := t.answer(f, now)
-			t.hops[f.ttl] = h
-			rtt := now.Sub(f.sent)
-			t.lastSeen, t.slowest = now, max(t.slowest, rtt)
+			t.hops[f.ttl] = t.answer(f, now)
+			t.lastSeen, t.slowest = now, max(t.slowest, now.Sub(f.sent))
 			t.close(f)
 		}
 		open = kept
 	}
-	return nil
 }
 
 // endTTL is the lowest TTL whose answer ends the path, if one has.
@@ -229,8 +249,10 @@ func (t *tracer) endTTL() (int, bool) {
 }
 
 // connect starts one TTL's connect. A connect that ends at once (a local error, or a loopback
-// connect) is answered here, and fd is -1.
-func (t *tracer) connect(ttl int) (inflight, error) {
+// connect) is answered here, and fd is -1. With reuse (no other probe in flight) it binds the
+// trace's source port, so TTLs sent one after the other are one flow, as a per-flow load balancer
+// sees it; the first connect picks that port, and one that cannot have it takes another.
+func (t *tracer) connect(ttl int, reuse bool) (inflight, error) {
 	fd, err := unix.Socket(t.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
 		return inflight{fd: -1}, os.NewSyscallError("socket", err)
@@ -251,10 +273,25 @@ func (t *tracer) connect(ttl int) (inflight, error) {
 		}
 	}
 	// A connect that reaches the server is aborted with a reset when closed, not ended with a FIN
-	// and a TIME_WAIT: the trace wanted the SYN-ACK, not a connection.
+	// and a TIME_WAIT: the trace wanted the SYN-ACK, not a connection. So the source port is free
+	// again as soon as a probe is closed.
 	_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	port := 0
+	if reuse && t.port != 0 && t.bind(fd, t.port) == nil {
+		port = t.port
+	}
 	f.sent = t.p.now()
 	err = unix.Connect(fd, t.sa)
+	if port == 0 {
+		if sa, gerr := unix.Getsockname(fd); gerr == nil {
+			port = sockPort(sa)
+		}
+		if port != 0 && port != t.port {
+			t.port = port
+			t.flows++
+		}
+	}
 	switch {
 	case err == unix.EINPROGRESS:
 		return f, nil
@@ -308,6 +345,24 @@ func (t *tracer) answer(f inflight, now time.Time) Hop {
 	return h
 }
 
+// bind binds fd to port on the unspecified address of the trace's family.
+func (t *tracer) bind(fd, port int) error {
+	if t.v6 {
+		return unix.Bind(fd, &unix.SockaddrInet6{Port: port})
+	}
+	return unix.Bind(fd, &unix.SockaddrInet4{Port: port})
+}
+
+func sockPort(sa unix.Sockaddr) int {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Port
+	case *unix.SockaddrInet6:
+		return a.Port
+	}
+	return 0
+}
+
 // close counts f's SYNs (the first and the kernel's retransmissions) and closes it.
 func (t *tracer) close(f inflight) {
 	n := 1
@@ -325,6 +380,13 @@ func localError(ttl int, err error) Hop {
 		reason = err.Error()
 	}
 	return Hop{TTL: ttl, Answer: LocalError, Reason: reason}
+}
+
+func laterTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -1,0 +1,97 @@
+//go:build linux
+
+package integration
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ingestprobe/ingestprobe/internal/lab"
+	"github.com/ingestprobe/ingestprobe/record"
+)
+
+// TestIntegrationPath runs `check` in the routed lab (venue → router → router2 → server) and checks
+// that a blocked or rejected ingest port is traced, and the hop that drops or rejects it named.
+func TestIntegrationPath(t *testing.T) {
+	l := lab.Start(t, lab.Options{Routed: true, IPv6: true})
+	bin := buildBinary(t)
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(cfg, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	url := "rtmp://" + lab.NameOpen + "/live/" + streamKey
+	check := func(t *testing.T, extra ...string) run {
+		args := append([]string{"check", "--config", cfg, "--json", "--timeout", probeTimeout.String()}, extra...)
+		return runCheck(t, l, bin, append(args, url)...)
+	}
+	firewall := func(t *testing.T, ns string, rules ...lab.Rule) {
+		t.Helper()
+		if err := l.SetFirewallOn(ctx, ns, rules...); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := l.SetFirewallOn(context.Background(), ns); err != nil {
+				t.Errorf("clear firewall: %v", err)
+			}
+		})
+	}
+
+	t.Run("nothing blocked: go, no trace", func(t *testing.T) {
+		r := check(t)
+		rec := r.expect(t, 0, record.Go, nil)
+		if n := len(rec.Results.Path); n != 0 {
+			t.Errorf("traces: got %d; want none when the ingest port connects (trace auto)", n)
+		}
+	})
+	t.Run("--trace always on an open port", func(t *testing.T) {
+		r := check(t, "--trace", "always")
+		rec := r.expect(t, 0, record.Go, nil)
+		if len(rec.Results.Path) != 1 || !rec.Results.Path[0].Reached || rec.Results.Path[0].ReachedTTL != 3 {
+			t.Errorf("traces: got %+v; want one, reaching the server at hop 3", rec.Results.Path)
+		}
+	})
+	t.Run("router 2 drops 1935", func(t *testing.T) {
+		firewall(t, l.Router2, lab.DropPort(1935))
+		r := check(t)
+		r.expect(t, 1, record.NoGo, []string{"tcp.blocked"})
+		f := r.finding(t, "tcp.blocked")
+		wantEvidence(t, f, "last_hop", map[string]any{"ttl": 2, "address": lab.Router2Core.String()})
+		wantEvidence(t, f, "alt_reached_ttl", 3)
+		for _, s := range []string{"port 1935 is silently dropped after hop 2 (" + lab.Router2Core.String() + ")", "port 443 reaches the server at hop 3"} {
+			if !strings.Contains(f.Message, s) {
+				t.Errorf("message %q: want %q", f.Message, s)
+			}
+		}
+		if max := probeTimeout + 3*time.Second; r.wall > max {
+			t.Errorf("wall time: got %s; want under %s (the timeout + 3 s)", r.wall, max)
+		}
+		t.Logf("measured: check with 1935 dropped at router 2, traced, returned in %.3f s wall (probe timeout %s)", r.wall.Seconds(), probeTimeout)
+	})
+	t.Run("router 1 rejects 1935 with admin-prohibited", func(t *testing.T) {
+		firewall(t, l.Router, lab.ProhibitPort(1935))
+		r := check(t)
+		r.expect(t, 1, record.NoGo, []string{"tcp.rejected"})
+		f := r.finding(t, "tcp.rejected")
+		wantEvidence(t, f, "rejected_by", map[string]any{"ttl": 2, "hop": 1, "address": lab.RouterVenue.String(),
+			"icmp_type": 3, "icmp_code": 13, "reason": "communication administratively prohibited", "kind": "firewall"})
+		if want := "rejected by " + lab.RouterVenue.String() + " (hop 1) with ICMP communication administratively prohibited"; !strings.Contains(f.Message, want) {
+			t.Errorf("message %q: want %q", f.Message, want)
+		}
+	})
+	t.Run("router 2 drops 1935, human output", func(t *testing.T) {
+		firewall(t, l.Router2, lab.DropPort(1935))
+		r := runCheck(t, l, bin, "check", "--config", cfg, "--timeout", probeTimeout.String(), url)
+		for _, want := range []string{"path 10.231.2.10 port 1935: 10.231.1.1 → 10.231.3.2 → * (dropped after hop 2",
+			"path 10.231.2.10 port 443: 10.231.1.1 → 10.231.3.2 → 10.231.2.10 (reaches the server at hop 3", "NO-GO"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("checklist: want %q in\n%s", want, r.stdout)
+			}
+		}
+		t.Logf("checklist:\n%s", r.stdout)
+	})
+}
