@@ -76,3 +76,10 @@ func TestTraceModes(t *testing.T) {
 		})
 	}
 }
+
+// noPath stands in for the path trace in tests whose addresses are not loopback: no SYN may
+// leave for them.
+func noPath(c path.Config) pathProbe {
+	return fakeRun[path.Result]{path.Result{Probe: "path", Address: c.Address.Addr().String(), Port: int(c.Address.Port()),
+		Error: path.Unsupported, Reason: "path not traced: test"}}
+}

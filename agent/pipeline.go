@@ -319,6 +319,7 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 	cancel()
 	p.probePath(ctx, t, u, &res)
 	p.probeRTMP(ctx, t, u, timeout, &res)
+	p.probeMTU(ctx, t, u, timeout, &res)
 	return res
 }
 

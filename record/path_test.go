@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ingestprobe/ingestprobe/probes/path"
+	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 )
 
@@ -27,6 +28,29 @@ func TestResultsPathRoundTrip(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"probe":"tcp"`) || strings.Index(string(b), `"probe":"tcp"`) > strings.Index(string(b), `"probe":"path"`) {
 		t.Errorf("got %s; want tcp before path", b)
+	}
+	var out Results
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, in) {
+		t.Errorf("got %+v after a round trip; want %+v", out, in)
+	}
+}
+
+// The MTU black-hole retries are rtmp objects with max_segment: they read back into RTMPSegments,
+// and the first session stays RTMP.
+func TestResultsRTMPSegmentsRoundTrip(t *testing.T) {
+	in := Results{
+		RTMP: &rtmp.Result{Probe: "rtmp", Address: "10.0.0.2", Port: 1935, Phase: rtmp.PhaseHandshake, Error: rtmp.Timeout},
+		RTMPSegments: []rtmp.Result{
+			{Probe: "rtmp", Address: "10.0.0.2", Port: 1935, OK: true, Phase: rtmp.PhaseHandshake, MaxSegment: 1200, BytesReceived: 3073},
+			{Probe: "rtmp", Address: "10.0.0.2", Port: 1935, Phase: rtmp.PhaseHandshake, Error: rtmp.Timeout, MaxSegment: 1330},
+		},
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var out Results
 	if err := json.Unmarshal(b, &out); err != nil {

@@ -84,7 +84,10 @@ type Results struct {
 	Path  []path.Result // traces of the ingest port (and an alternative port that connected), by trace mode
 	SRT   *srt.Result   // srt:// targets: the SRT handshake, beside the TCP connects to the alternative ports
 	RTMP  *rtmp.Result
-	ICMP  *icmp.Result // nil when icmp = false, or no address was resolved
+	// RTMPSegments are the handshakes retried with TCP_MAXSEG lowered after RTMP stalled in the
+	// handshake (the path MTU black-hole test), in the order they ran; each has max_segment set.
+	RTMPSegments []rtmp.Result
+	ICMP         *icmp.Result // nil when icmp = false, or no address was resolved
 }
 
 // MarshalJSON writes the list.
@@ -110,6 +113,9 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	}
 	if r.RTMP != nil {
 		list = append(list, r.RTMP)
+	}
+	for i := range r.RTMPSegments {
+		list = append(list, &r.RTMPSegments[i])
 	}
 	if r.ICMP != nil {
 		list = append(list, r.ICMP)
@@ -163,9 +169,14 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 				return err
 			}
 		case "rtmp":
-			r.RTMP = new(rtmp.Result)
-			if err := json.Unmarshal(raw, r.RTMP); err != nil {
+			var x rtmp.Result
+			if err := json.Unmarshal(raw, &x); err != nil {
 				return err
+			}
+			if x.MaxSegment > 0 {
+				r.RTMPSegments = append(r.RTMPSegments, x)
+			} else {
+				r.RTMP = &x
 			}
 		case "icmp":
 			r.ICMP = new(icmp.Result)

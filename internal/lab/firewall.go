@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"slices"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ type Rule struct {
 	// Raw, when set, is the rule itself in nftables syntax (statements separated by "; "), for
 	// what the fields above cannot say; the other fields are ignored.
 	Raw string
+	// Output puts the rule in the router's output chain — what the router itself sends, such as
+	// its own ICMP errors — instead of its forward chain.
+	Output bool
 }
 
 // Firewall rules for the common scenarios.
@@ -144,10 +148,26 @@ func nftRuleset(rules []Rule) string {
 	fmt.Fprintf(&b, "table inet %[1]s\ndelete table inet %[1]s\ntable inet %[1]s {\n", firewallTable)
 	b.WriteString("\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n")
 	for _, r := range rules {
+		if r.Output {
+			continue
+		}
 		for _, line := range r.nft() {
 			fmt.Fprintf(&b, "\t\t%s\n", line)
 		}
 	}
-	b.WriteString("\t}\n}\n")
+	b.WriteString("\t}\n")
+	if slices.ContainsFunc(rules, func(r Rule) bool { return r.Output }) {
+		b.WriteString("\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n")
+		for _, r := range rules {
+			if !r.Output {
+				continue
+			}
+			for _, line := range r.nft() {
+				fmt.Fprintf(&b, "\t\t%s\n", line)
+			}
+		}
+		b.WriteString("\t}\n")
+	}
+	b.WriteString("}\n")
 	return b.String()
 }

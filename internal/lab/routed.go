@@ -31,8 +31,10 @@ const NameDual = "dual.lab.test"
 // DropIngest6 drops everything to the ingest's IPv6 address: a venue whose IPv6 is broken.
 func DropIngest6() Rule { return Rule{Action: Drop, To: IngestAddr6} }
 
-// DropFragNeeded drops ICMP "fragmentation needed" (type 3 code 4) and ICMPv6 "packet too big"
-// forwarded through a router: the filter that turns a narrow link into a PMTU black hole.
+// DropFragNeeded drops the ICMP "fragmentation needed" (type 3 code 4) and ICMPv6 "packet too
+// big" a router sends itself when a packet is too big for its next link: on both routers, the
+// filter that turns a narrow core link into a PMTU black hole. (The router that meets the narrow
+// link is the one that answers, so the rule is in its output chain, not its forward chain.)
 func DropFragNeeded() Rule {
-	return Rule{Raw: "icmp type destination-unreachable icmp code frag-needed drop; icmpv6 type packet-too-big drop"}
+	return Rule{Raw: "icmp type destination-unreachable icmp code frag-needed drop; icmpv6 type packet-too-big drop", Output: true}
 }

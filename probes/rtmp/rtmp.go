@@ -169,6 +169,10 @@ type Config struct {
 	CAFile             string        // PEM roots trusted besides the system's, for rtmps
 	InsecureSkipVerify bool          // rtmps without verifying the certificate
 	Hold               time.Duration // how long to hold an accepted publish; 0 = DefaultHold
+	// MaxSegment, when set, is TCP_MAXSEG on the socket before it connects: the MSS announced in
+	// the SYN and the largest segment sent, so segments both ways stay under it — the retry that
+	// tells a path MTU black hole from a dead server (maxseg.go).
+	MaxSegment int
 }
 
 // Probe runs one RTMP session against Config.Address.
@@ -188,6 +192,9 @@ func New(cfg Config) *Probe {
 		cfg.Hold = DefaultHold
 	}
 	var d net.Dialer
+	if cfg.MaxSegment > 0 {
+		d.Control = maxSegment(cfg.MaxSegment)
+	}
 	return &Probe{cfg: cfg, dial: d.DialContext, now: time.Now, random: func(b []byte) { _, _ = rand.Read(b) }}
 }
 
@@ -225,6 +232,8 @@ type Result struct {
 	// Codecs are the Enhanced RTMP codecs (FourCCs: hvc1, av01, vp09, …) the ingest announced in
 	// its connect reply, in its order; none when it ignored the offer of OfferedCodecs.
 	Codecs []string `json:"codecs,omitempty"`
+	// MaxSegment is Config.MaxSegment: the session ran with TCP_MAXSEG lowered to it.
+	MaxSegment int `json:"max_segment,omitempty"`
 	// EnhancedRefused: the ingest refused the connect that offered Enhanced RTMP codecs and
 	// accepted one without the offer; the rest of the result is the plain connect's.
 	EnhancedRefused bool `json:"enhanced_rtmp_refused,omitempty"`
@@ -234,7 +243,7 @@ type Result struct {
 // how far it got and why it stopped are in the Result.
 func (p *Probe) Run(ctx context.Context) Result {
 	cfg := p.cfg
-	r := Result{Probe: "rtmp", Address: cfg.Address.Addr().String(), Port: int(cfg.Address.Port()), Level: cfg.Level}
+	r := Result{Probe: "rtmp", Address: cfg.Address.Addr().String(), Port: int(cfg.Address.Port()), Level: cfg.Level, MaxSegment: cfg.MaxSegment}
 	if cfg.URL == nil {
 		r.Error = Other
 		return r

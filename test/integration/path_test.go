@@ -94,4 +94,40 @@ func TestIntegrationPath(t *testing.T) {
 		}
 		t.Logf("checklist:\n%s", r.stdout)
 	})
+	t.Run("core link at MTU 1280, fragmentation-needed dropped: PMTU black hole", func(t *testing.T) {
+		if !l.RTMP {
+			t.Skip("integration: needs nginx's RTMP module (libnginx-mod-rtmp) for a handshake")
+		}
+		firewall(t, l.Router, lab.DropFragNeeded())
+		firewall(t, l.Router2, lab.DropFragNeeded())
+		if err := l.SetCoreMTU(ctx, 1280); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := l.SetCoreMTU(context.Background(), 1500); err != nil {
+				t.Errorf("restore mtu: %v", err)
+			}
+		})
+		r := check(t)
+		rec := r.expect(t, 1, record.NoGo, []string{"net.mtu_blackhole"})
+		f := r.finding(t, "net.mtu_blackhole")
+		// The path carries 1280-byte packets: segments of up to 1240 bytes (less TCP options).
+		best, _ := f.Evidence["largest_working_mss"].(float64)
+		if best < 1200 || best > 1240 {
+			t.Errorf("largest_working_mss: got %v; want 1200 to 1240", f.Evidence["largest_working_mss"])
+		}
+		if mtu, _ := f.Evidence["suggested_mtu"].(float64); mtu != best+40 || mtu > 1280 {
+			t.Errorf("suggested_mtu: got %v; want largest_working_mss + 40, at most 1280", f.Evidence["suggested_mtu"])
+		}
+		if !strings.Contains(f.Remedy, "ICMP type 3 code 4") {
+			t.Errorf("remedy %q: want it to name ICMP type 3 code 4", f.Remedy)
+		}
+		if rec.Results.RTMP == nil || rec.Results.RTMP.OK || len(rec.Results.RTMPSegments) < 2 {
+			t.Errorf("rtmp: got %+v and retries %+v; want the stalled session and at least two retries", rec.Results.RTMP, rec.Results.RTMPSegments)
+		}
+		for _, s := range rec.Results.RTMPSegments {
+			t.Logf("retry with max_segment %d: ok %v (%s %s)", s.MaxSegment, s.OK, s.Phase, s.Error)
+		}
+		t.Logf("measured: check on the black-holed path returned in %.3f s wall (probe timeout %s)", r.wall.Seconds(), probeTimeout)
+	})
 }
