@@ -2,8 +2,8 @@ package lab
 
 import (
 	"fmt"
-	"slices"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
