@@ -320,6 +320,7 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 	p.probePath(ctx, t, u, &res)
 	p.probeRTMP(ctx, t, u, timeout, &res)
 	p.probeMTU(ctx, t, u, timeout, &res)
+	p.probeOtherFamily(ctx, t, u, timeout, &res)
 	return res
 }
 

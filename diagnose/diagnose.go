@@ -62,6 +62,7 @@ func Findings(in Input) []record.Finding {
 	}
 	out = append(out, srtFindings(in.Results.SRT, in.Results.TCP, in.Results.ICMP)...)
 	out = append(out, netFindings(in.Results, rtmpFindings(in.URL.App, in.Results.RTMP))...)
+	out = append(out, ipv6Findings(in.Results)...)
 	out = append(out, icmpFindings(in.Results.ICMP, in.ICMP, anyConnected(in.Results.TCP) || srtReached(in.Results.SRT))...)
 	return likelyCauses(out)
 }

@@ -87,7 +87,10 @@ type Results struct {
 	// RTMPSegments are the handshakes retried with TCP_MAXSEG lowered after RTMP stalled in the
 	// handshake (the path MTU black-hole test), in the order they ran; each has max_segment set.
 	RTMPSegments []rtmp.Result
-	ICMP         *icmp.Result // nil when icmp = false, or no address was resolved
+	// RTMPOther is the handshake on the other address family, when the host has addresses of both
+	// and the ingest port connected on both (role "other_family").
+	RTMPOther *rtmp.Result
+	ICMP      *icmp.Result // nil when icmp = false, or no address was resolved
 }
 
 // MarshalJSON writes the list.
@@ -116,6 +119,9 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	}
 	for i := range r.RTMPSegments {
 		list = append(list, &r.RTMPSegments[i])
+	}
+	if r.RTMPOther != nil {
+		list = append(list, r.RTMPOther)
 	}
 	if r.ICMP != nil {
 		list = append(list, r.ICMP)
@@ -173,9 +179,12 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 			if err := json.Unmarshal(raw, &x); err != nil {
 				return err
 			}
-			if x.MaxSegment > 0 {
+			switch {
+			case x.MaxSegment > 0:
 				r.RTMPSegments = append(r.RTMPSegments, x)
-			} else {
+			case x.Role == "other_family":
+				r.RTMPOther = &x
+			default:
 				r.RTMP = &x
 			}
 		case "icmp":

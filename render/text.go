@@ -127,6 +127,12 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 	if x := r.Results.RTMP; x != nil {
 		step(x.OK, false, "rtmp", rtmpStep(x, c))
 	}
+	for _, x := range r.Results.RTMPSegments {
+		step(x.OK, true, "rtmp", fmt.Sprintf("%s %s(segments of %d bytes)%s", rtmpStep(&x, c), c.dim, x.MaxSegment, c.reset))
+	}
+	if x := r.Results.RTMPOther; x != nil {
+		step(x.OK, false, "rtmp", rtmpStep(x, c))
+	}
 	if i := r.Results.ICMP; i != nil && i.Error != icmp.Canceled {
 		// ICMP is a measurement beside the verdict: only loss is marked as bad; no socket or no
 		// reply at all is shown as "not measured".

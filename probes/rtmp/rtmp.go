@@ -234,6 +234,9 @@ type Result struct {
 	Codecs []string `json:"codecs,omitempty"`
 	// MaxSegment is Config.MaxSegment: the session ran with TCP_MAXSEG lowered to it.
 	MaxSegment int `json:"max_segment,omitempty"`
+	// Role is set by the pipeline: "other_family" for the handshake on the second address family
+	// of a host with both A and AAAA records.
+	Role string `json:"role,omitempty"`
 	// EnhancedRefused: the ingest refused the connect that offered Enhanced RTMP codecs and
 	// accepted one without the offer; the rest of the result is the plain connect's.
 	EnhancedRefused bool `json:"enhanced_rtmp_refused,omitempty"`

@@ -130,4 +130,33 @@ func TestIntegrationPath(t *testing.T) {
 		}
 		t.Logf("measured: check on the black-holed path returned in %.3f s wall (probe timeout %s)", r.wall.Seconds(), probeTimeout)
 	})
+	t.Run("IPv6 dropped on a host with A and AAAA", func(t *testing.T) {
+		dual := "rtmp://" + lab.NameDual + "/live/" + streamKey
+		r := runCheck(t, l, bin, "check", "--config", cfg, "--json", "--timeout", probeTimeout.String(), dual)
+		rec := r.expect(t, 0, record.Go, nil)
+		if rec.Results.RTMPOther == nil || rec.Results.RTMPOther.Address != lab.IngestAddr6.String() || !rec.Results.RTMPOther.OK {
+			t.Errorf("other family's handshake: got %+v; want it on %s, ok", rec.Results.RTMPOther, lab.IngestAddr6)
+		}
+
+		firewall(t, l.Router, lab.DropIngest6())
+		r = runCheck(t, l, bin, "check", "--config", cfg, "--json", "--timeout", probeTimeout.String(), dual)
+		r.expect(t, 0, record.Warn, []string{"net.ipv6_broken"})
+		f := r.finding(t, "net.ipv6_broken")
+		if want := "[" + lab.IngestAddr6.String() + "] port 1935 timed out"; !strings.Contains(f.Message, want) {
+			t.Errorf("message %q: want %q", f.Message, want)
+		}
+		// The IPv6 ingest port is traced: router 1 passes nothing to it.
+		wantEvidence(t, f, "last_hop", map[string]any{"ttl": 1, "address": lab.RouterVenue6.String()})
+		wantEvidence(t, f, "addresses", map[string]any{lab.IngestAddr.String(): "connects, RTMP handshake completes",
+			lab.IngestAddr6.String(): "timed out after 2.0 s"})
+
+		// The checklist shows both families.
+		r = runCheck(t, l, bin, "check", "--config", cfg, "--timeout", probeTimeout.String(), dual)
+		for _, want := range []string{"tcp  10.231.2.10 port 1935 connected", "tcp  [fd31:2::10] port 1935 timeout", "net.ipv6_broken", "GO, with warnings"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("checklist: want %q in\n%s", want, r.stdout)
+			}
+		}
+		t.Logf("checklist:\n%s", r.stdout)
+	})
 }
