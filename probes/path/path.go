@@ -58,11 +58,10 @@ const (
 	// DefaultBudget bounds a whole trace: `check` on a dropped port ends within its probe timeout
 	// plus this and the process's own start and exit (the issue's bound is the timeout + 3 s).
 	DefaultBudget = 2500 * time.Millisecond
-	// WaveSize is how many TTLs are probed at once. A venue's firewall and its ISP's first routers
-	// are within the first few hops, where most blocks are, so one wave usually finds where a
-	// blocked port ends; the next wave starts only when one of the last TTLs of a wave still met a
-	// router. Every TTL past the server's distance reaches the server too (a SYN-ACK the trace
-	// aborts with a reset), so a wave much wider than a path's length costs the server handshakes.
+	// WaveSize is how many TTLs a wave sends, at most (paced: see wave in trace_linux.go). A
+	// venue's firewall and its ISP's first routers are within the first few hops, where most
+	// blocks are, so one wave usually finds where a blocked port ends; the next wave starts only
+	// when one of the last TTLs of a wave still met a router.
 	WaveSize = 8
 	// minQuiet is how long a wave waits for the silent TTLs after the last answer, at the least;
 	// it waits quietFactor times the slowest answer's round trip when that is longer. Routers
