@@ -18,6 +18,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
+	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
@@ -67,6 +68,7 @@ type Pipeline struct {
 	rtmp func(rtmp.Config) rtmpProbe
 	icmp func(icmp.Config) icmpProbe
 	srt  func(srt.Config) srtProbe
+	path func(path.Config) pathProbe
 
 	icmpRaw atomic.Bool // a burst needed the raw socket: try it first from now on
 }
@@ -324,7 +326,10 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 	}
 	wg.Wait()
 	cancel()
+	p.probePath(ctx, t, u, &res)
 	p.probeRTMP(ctx, t, u, timeout, &res, kept)
+	p.probeMTU(ctx, t, u, timeout, &res)
+	p.probeOtherFamily(ctx, t, u, timeout, &res)
 	return res
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/config"
 	"github.com/ingestprobe/ingestprobe/diagnose"
 	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 )
 
@@ -33,6 +34,8 @@ type Target struct {
 	SkipICMP       bool
 	ICMPCount      int
 	ICMPThresholds diagnose.ICMPThresholds
+	// Trace is when the ingest port's path is traced ("" = path.DefaultMode, auto: when it failed).
+	Trace path.Mode
 
 	// parsed is URL parsed, once, by TargetFromURL or the config; nil (with parseErr nil) for a
 	// target built by hand, which Run parses itself.
@@ -56,7 +59,7 @@ func TargetsFromConfig(c *config.Config) []Target {
 			Mode: ingesturl.Mode(t.Mode), SignKeys: t.SignKeys, MinURLValidity: t.MinURLValidity.D(), EventEnd: t.EventEnd.Time,
 			RTMP: rtmp.Level(t.RTMP), CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify,
 			SkipICMP: t.ICMP != nil && !*t.ICMP, ICMPCount: t.ICMPCount, ICMPThresholds: icmpThresholds(t),
-			parsed: t.Parsed})
+			Trace: path.Mode(t.Trace), parsed: t.Parsed})
 	}
 	return out
 }

@@ -230,6 +230,20 @@ func TestBenchHarnessSmoke(t *testing.T) {
 			t.Errorf("got %+v (error %q); want %d runs, each at least the timeout", p, r.Errors["preflight_dropped"], o.DroppedRuns)
 		}
 	})
+	t.Run("preflight dropped, traced", func(t *testing.T) {
+		skipIf(t, labReason != "", labReason)
+		p := r.PreflightDroppedTraced
+		if p == nil || p.WallMS.N != o.DroppedRuns || p.WallMS.P50 < float64(o.DroppedTimeout.Milliseconds()) {
+			t.Errorf("got %+v (error %q); want %d runs, each at least the timeout", p, r.Errors["preflight_dropped_traced"], o.DroppedRuns)
+		}
+	})
+	t.Run("trace", func(t *testing.T) {
+		skipIf(t, labReason != "", labReason)
+		tr := r.Trace
+		if tr == nil || tr.BlockedMS.N != o.DroppedRuns || tr.BlockedSent == 0 || tr.OpenSent == 0 {
+			t.Errorf("got %+v (error %q); want %d traces of each port, SYNs counted", tr, r.Errors["trace"], o.DroppedRuns)
+		}
+	})
 	t.Run("footprint ours", func(t *testing.T) {
 		f := r.Ours
 		if f == nil || f.Probes == 0 || f.SteadyRSSMB <= 0 || f.IdleRSSMB <= 0 || f.PeakRSSMB < f.SteadyRSSMB || f.Counts.ByProbe["tcp"] == 0 {

@@ -8,6 +8,6 @@ import (
 )
 
 // MeasurePreflightDropped needs the lab (network namespaces, nftables).
-func MeasurePreflightDropped(ctx context.Context, bin string, n int, timeout time.Duration) (Preflight, error) {
+func MeasurePreflightDropped(ctx context.Context, bin string, n int, timeout time.Duration, trace string) (Preflight, error) {
 	return Preflight{}, errOnlyLinux("preflight dropped: the lab's network namespaces")
 }

@@ -171,6 +171,10 @@ type Target struct {
 	LossWarnRatio  *float64 `toml:"loss_warn_ratio"`  // net.packet_loss warning above this; default 0.02
 	LossErrorRatio *float64 `toml:"loss_error_ratio"` // net.packet_loss error above this; default 0.2
 	LatencyWarn    Duration `toml:"latency_warn"`     // net.high_latency above this average; default "150ms"
+
+	// Trace is when the path to the ingest port is traced: auto (when the port is blocked,
+	// rejected or unreachable; the default), off, or always.
+	Trace string `toml:"trace"`
 }
 
 // Path is the file the config was read from ("" for one built in memory).

@@ -15,6 +15,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/internal/secret"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
+	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
@@ -267,6 +268,7 @@ func (c *Config) validateTarget(i int, profiles map[string]provider.Profile, see
 		func(t *Target, _ *ingesturl.URL) error { return c.validateURLDoctor(t, where) },
 		func(t *Target, u *ingesturl.URL) error { return c.validateRTMP(t, u) },
 		func(t *Target, _ *ingesturl.URL) error { return validateICMP(t) },
+		func(t *Target, _ *ingesturl.URL) error { return validateTrace(t) },
 	} {
 		if err := check(t, u); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
@@ -538,4 +540,13 @@ func keyPosition(doc []byte, msg string) (row, col int, ok bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+func validateTrace(t *Target) error {
+	m, err := path.ParseMode(t.Trace)
+	if err != nil {
+		return fmt.Errorf("trace %q: must be auto, off or always", t.Trace)
+	}
+	t.Trace = string(m)
+	return nil
 }

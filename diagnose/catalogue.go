@@ -27,6 +27,8 @@ var Catalogue = []Entry{
 	{"tcp.unreachable", record.Error, "no port on the server could be reached"},
 	{"net.packet_loss", record.Warning, "ICMP echo shows packet loss to the ingest"},
 	{"net.high_latency", record.Warning, "ICMP round-trip time to the ingest is high"},
+	{"net.mtu_blackhole", record.Error, "TCP connects but the handshake stalls with full-size segments and completes with smaller ones: a path MTU black hole"},
+	{"net.ipv6_broken", record.Warning, "the host has IPv4 and IPv6 addresses, and IPv6 fails (connect or RTMP handshake) while IPv4 works"},
 	{"icmp.unavailable", record.Info, "ICMP echo could not be sent from this host"},
 	{"rtmp.not_rtmp", record.Error, "TCP connects but the server does not answer the RTMP handshake"},
 	{"rtmp.handshake_timeout", record.Error, "the RTMP handshake did not finish in time"},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
+	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/record"
@@ -57,10 +58,11 @@ func Findings(in Input) []record.Finding {
 		out = append(out, dnsFindings(d, in.Provider)...)
 	}
 	if in.URL.Scheme != "srt" { // srt:// has no TCP ingest port: its TCP connects are alternatives
-		out = append(out, tcpFindings(in.URL.Port, in.Results.TCP)...)
+		out = append(out, tcpFindings(in.URL.Port, in.Results.TCP, in.Results.Path)...)
 	}
 	out = append(out, srtFindings(in.Results.SRT, in.Results.TCP, in.Results.ICMP)...)
-	out = append(out, rtmpFindings(rtmpTarget{app: in.URL.App, host: in.URL.Host, sig: signatureOf(in.Results.URL, out)}, in.Results.RTMP)...)
+	out = append(out, netFindings(in.Results, rtmpFindings(rtmpTarget{app: in.URL.App, host: in.URL.Host, sig: signatureOf(in.Results.URL, out)}, in.Results.RTMP))...)
+	out = append(out, ipv6Findings(in.Results)...)
 	out = append(out, icmpFindings(in.Results.ICMP, in.ICMP, anyConnected(in.Results.TCP) || srtReached(in.Results.SRT))...)
 	return likelyCauses(out)
 }
@@ -193,8 +195,9 @@ func isLocalName(h string) bool { return h == "localhost" || strings.HasSuffix(h
 
 // tcpFindings compares the ingest port with the alternative ports on the same addresses, connected
 // at the same moment: a timeout on the ingest port while another port connects is a firewall
-// dropping the ingest port, not a dead server.
-func tcpFindings(ingestPort int, results []tcp.Result) []record.Finding {
+// dropping the ingest port, not a dead server. The traces of the ingest port, when they ran, say
+// where: the last hop that passed the SYNs, or the router that rejected them (path.go).
+func tcpFindings(ingestPort int, results []tcp.Result, traces []path.Result) []record.Finding {
 	type host struct {
 		ingest *tcp.Result
 		open   []tcp.Result
@@ -258,17 +261,40 @@ func tcpFindings(ingestPort int, results []tcp.Result) []record.Finding {
 		slices.Sort(ports)
 		ev["open_ports"] = ports
 		alt := pick.open[0]
+		pt := describePath(in, alt.Port, traces, ev)
 		altText := fmt.Sprintf("port %d on the same server connects (%s)", alt.Port, millis(alt.ConnectSeconds))
+		if pt.altHop > 0 {
+			altText = fmt.Sprintf("port %d reaches the server at hop %d and connects (%s)", alt.Port, pt.altHop, millis(alt.ConnectSeconds))
+		}
 		if in.Error == tcp.Timeout {
+			where, remedy := " by this network", ""
+			if pt.drop != "" {
+				where = pt.drop
+				remedy = " The SYNs were last seen" + pt.drop + ": "
+				switch {
+				case pt.inside:
+					remedy += "the venue's own firewall drops them."
+				case pt.placed:
+					remedy += "a network upstream of the venue drops them — its ISP, or one on the way; the venue's IT can ask their ISP."
+				default:
+					remedy += "the next router on the path drops them."
+				}
+			}
 			return []record.Finding{{Code: "tcp.blocked", Severity: record.Error,
-				Message: fmt.Sprintf("port %d is silently dropped by this network: %s timed out after %s while %s",
-					in.Port, target, seconds(in.ConnectSeconds), altText),
-				Remedy: fmt.Sprintf("Ask venue IT to allow outbound TCP %d to %s, or publish over RTMPS on %d if your provider offers it, or use another uplink (4G/5G).",
-					in.Port, in.Address, alt.Port),
+				Message: fmt.Sprintf("port %d is silently dropped%s: %s timed out after %s while %s",
+					in.Port, where, target, seconds(in.ConnectSeconds), altText),
+				Remedy: fmt.Sprintf("Ask venue IT to allow outbound TCP %d to %s, or publish over RTMPS on %d if your provider offers it, or use another uplink (4G/5G).%s",
+					in.Port, in.Address, alt.Port, remedy),
 				Evidence: ev}}
 		}
+		how := describe(in)
+		if pt.reject != "" {
+			how = "was rejected" + pt.reject
+		} else if pt.reset != "" {
+			how = "was refused" + pt.reset
+		}
 		return []record.Finding{{Code: "tcp.rejected", Severity: record.Error,
-			Message: fmt.Sprintf("port %d is rejected: %s %s while %s", in.Port, target, describe(in), altText),
+			Message: fmt.Sprintf("port %d is rejected: %s %s while %s", in.Port, target, how, altText),
 			Remedy: fmt.Sprintf("A firewall — at the venue, or this machine's own — rejects TCP %d, or the server does not listen on it. Test from another network (4G/5G): if it connects there, ask venue IT to allow outbound TCP %d to %s; otherwise check the ingest address and port.",
 				in.Port, in.Port, in.Address),
 			Evidence: ev}}
@@ -280,9 +306,17 @@ func tcpFindings(ingestPort int, results []tcp.Result) []record.Finding {
 			Evidence: ev}}
 	}
 	// From the venue a blocked path and a dead server look the same: the remedy says how to tell
-	// them apart rather than blaming only the venue's uplink, which DNS has often just proven.
+	// them apart rather than blaming only the venue's uplink, which DNS has often just proven. A
+	// trace narrows it: the router that rejected, or the last hop that passed the SYNs.
+	how := describe(in)
+	switch pt := describePath(in, 0, traces, ev); {
+	case pt.reject != "":
+		how = "rejected" + pt.reject
+	case pt.drop != "":
+		how += "; the SYNs are dropped" + pt.drop
+	}
 	return []record.Finding{{Code: "tcp.unreachable", Severity: record.Error,
-		Message:  fmt.Sprintf("%s cannot be reached and no alternative port connected either: %s", target, describe(in)),
+		Message:  fmt.Sprintf("%s cannot be reached and no alternative port connected either: %s", target, how),
 		Remedy:   "Nothing on the ingest server answered, on any port. Check the encoder's uplink (cable, Wi-Fi, gateway) and any captive portal login; if the network works, test from another uplink (4G/5G): if the server connects there, this network blocks it — ask venue IT to allow it; if not, the server is down or the address is wrong — contact the provider.",
 		Evidence: ev}}
 }

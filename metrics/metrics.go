@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/record"
 )
 
@@ -47,6 +48,7 @@ const (
 	mClockOffset = "ingestprobe_clock_offset_seconds"
 	mICMPRTT     = "ingestprobe_icmp_rtt_seconds"
 	mICMPLoss    = "ingestprobe_icmp_packet_loss_ratio"
+	mBlockedHop  = "ingestprobe_path_blocked_hop"
 )
 
 var help = map[string]string{
@@ -62,6 +64,7 @@ var help = map[string]string{
 	mURLExpiry:   "Unix time the publishing URL expires (its txTime); alert when it falls before the event ends.",
 	mClockOffset: "The trusted clock's time minus this host's, from the last NTP query (positive: this clock is behind).",
 	mICMPRTT:     "ICMP echo round-trip time to the target's first address in the last run, by stat (min, avg, max, stddev); absent when no echo was answered.",
+	mBlockedHop:  "For an ingest port that is blocked, rejected or unreachable and was traced, the last TTL (hop) that answered a traced SYN; 0 when none answered; absent when the port reached the server or no trace ran.",
 	mICMPLoss:    "Share of ICMP echoes to the target's first address lost in the last run (0 to 1); absent when no echo could be sent or none was answered (ICMP filtered).",
 }
 
@@ -127,6 +130,18 @@ func TargetSamples(rec record.Record, interval time.Duration) []Sample {
 		}
 		for _, p := range ports {
 			add(mPortOpen, b2f(open[p]), Label{"port", strconv.Itoa(p)})
+		}
+	}
+	for _, tr := range rec.Results.Path {
+		if tr.Role == "ingest" && tr.OK && !tr.Reached {
+			last := 0
+			for _, h := range tr.Hops {
+				if h.Answer != path.NoAnswer {
+					last = h.TTL
+				}
+			}
+			add(mBlockedHop, float64(last))
+			break // one series a target: the first family traced (IPv4 before IPv6)
 		}
 	}
 	if r := rec.Results.SRT; r != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
+	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
@@ -40,6 +41,12 @@ func sampleRecords() []record.Record {
 					{Probe: "tcp", Address: "192.0.2.1", Port: 1935, Role: "ingest", Error: tcp.Timeout, ConnectSeconds: 2},
 					{Probe: "tcp", Address: "192.0.2.1", Port: 443, Role: "alternative", OK: true, ConnectSeconds: 0.0012},
 					{Probe: "tcp", Address: "192.0.2.1", Port: 80, Role: "alternative", OK: true, ConnectSeconds: 0.0011},
+				},
+				Path: []path.Result{
+					{Probe: "path", Address: "192.0.2.1", Port: 1935, Role: "ingest", OK: true, Sent: 8, Hops: []path.Hop{
+						{TTL: 1, Address: "10.0.0.1", Answer: path.TimeExceeded}, {TTL: 2, Address: "198.51.100.1", Answer: path.TimeExceeded},
+						{TTL: 3, Answer: path.NoAnswer}}},
+					{Probe: "path", Address: "192.0.2.1", Port: 443, Role: "alternative", OK: true, Reached: true, ReachedTTL: 4},
 				},
 				ICMP: &icmp.Result{Probe: "icmp", Address: "192.0.2.1", Sent: 5, Received: 4, LossRatio: 0.2,
 					RTTMinSeconds: 0.011, RTTAvgSeconds: 0.0125, RTTMaxSeconds: 0.015, RTTStddevSeconds: 0.0015}}},

@@ -13,6 +13,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/clock"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
+	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
@@ -80,9 +81,16 @@ type Results struct {
 	Clock *clock.Result   // the clock reference, when one is configured
 	DNS   *dns.Result
 	TCP   []tcp.Result
-	SRT   *srt.Result // srt:// targets: the SRT handshake, beside the TCP connects to the alternative ports
+	Path  []path.Result // traces of the ingest port (and an alternative port that connected), by trace mode
+	SRT   *srt.Result   // srt:// targets: the SRT handshake, beside the TCP connects to the alternative ports
 	RTMP  *rtmp.Result
-	ICMP  *icmp.Result // nil when icmp = false, or no address was resolved
+	// RTMPSegments are the handshakes retried with TCP_MAXSEG lowered after RTMP stalled in the
+	// handshake (the path MTU black-hole test), in the order they ran; each has max_segment set.
+	RTMPSegments []rtmp.Result
+	// RTMPOther is the handshake on the other address family, when the host has addresses of both
+	// and the ingest port connected on both (role "other_family").
+	RTMPOther *rtmp.Result
+	ICMP      *icmp.Result // nil when icmp = false, or no address was resolved
 }
 
 // MarshalJSON writes the list.
@@ -100,11 +108,20 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	for i := range r.TCP {
 		list = append(list, &r.TCP[i])
 	}
+	for i := range r.Path {
+		list = append(list, &r.Path[i])
+	}
 	if r.SRT != nil {
 		list = append(list, r.SRT)
 	}
 	if r.RTMP != nil {
 		list = append(list, r.RTMP)
+	}
+	for i := range r.RTMPSegments {
+		list = append(list, &r.RTMPSegments[i])
+	}
+	if r.RTMPOther != nil {
+		list = append(list, r.RTMPOther)
 	}
 	if r.ICMP != nil {
 		list = append(list, r.ICMP)
@@ -146,15 +163,29 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 				return err
 			}
 			r.TCP = append(r.TCP, t)
+		case "path":
+			var p path.Result
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return err
+			}
+			r.Path = append(r.Path, p)
 		case "srt":
 			r.SRT = new(srt.Result)
 			if err := json.Unmarshal(raw, r.SRT); err != nil {
 				return err
 			}
 		case "rtmp":
-			r.RTMP = new(rtmp.Result)
-			if err := json.Unmarshal(raw, r.RTMP); err != nil {
+			var x rtmp.Result
+			if err := json.Unmarshal(raw, &x); err != nil {
 				return err
+			}
+			switch {
+			case x.MaxSegment > 0:
+				r.RTMPSegments = append(r.RTMPSegments, x)
+			case x.Role == "other_family":
+				r.RTMPOther = &x
+			default:
+				r.RTMP = &x
 			}
 		case "icmp":
 			r.ICMP = new(icmp.Result)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
+	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
@@ -123,7 +124,19 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 		}
 		step(false, t.Role == "alternative", "tcp", fmt.Sprintf("%s %s after %s%s", where, why, ms(t.ConnectSeconds), role))
 	}
+	for _, t := range r.Results.Path {
+		if t.Error != path.Canceled {
+			ok, soft, text := pathStep(t, c)
+			step(ok, soft, "path", text)
+		}
+	}
 	if x := r.Results.RTMP; x != nil {
+		step(x.OK, false, "rtmp", rtmpStep(x, c))
+	}
+	for _, x := range r.Results.RTMPSegments {
+		step(x.OK, true, "rtmp", fmt.Sprintf("%s %s(segments of %d bytes)%s", rtmpStep(&x, c), c.dim, x.MaxSegment, c.reset))
+	}
+	if x := r.Results.RTMPOther; x != nil {
 		step(x.OK, false, "rtmp", rtmpStep(x, c))
 	}
 	if i := r.Results.ICMP; i != nil && i.Error != icmp.Canceled {

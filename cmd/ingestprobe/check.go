@@ -15,6 +15,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/agent"
 	"github.com/ingestprobe/ingestprobe/config"
 	"github.com/ingestprobe/ingestprobe/ingesturl"
+	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/provider"
 )
@@ -27,6 +28,9 @@ on the same addresses, then RTMP up to the connect to the application (a wrong a
 caught; the stream is not touched) or as --rtmp or the target's rtmp key says — and prints a GO / NO-GO
 checklist with the cause and remedy of each failure. URLs are probed as given; NAMEs are targets of the config file. With neither, every
 configured target is probed. URLs are shown redacted: rtmp://host/app/<redacted>.
+
+When the ingest port is blocked, rejected or unreachable, the path to it is traced (--trace auto):
+TCP SYNs with rising TTL name the last router that passed them, or the one that rejected them.
 
 --publish also publishes to each stream for about 2 s and releases it: it proves the stream key
 and signature are accepted, but briefly occupies the stream — do not use it on a live stream.
@@ -48,6 +52,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (logs go to stderr)")
 	ntp := fs.String("ntp", "", "NTP server (host[:port]) to judge txTime and this host's clock by (default: the config's agent.ntp_server)")
 	rtmpLevel := fs.String("rtmp", "", "how far the RTMP probe goes for every target: off, handshake, connect or publish (default: the target's rtmp key, else connect)")
+	trace := fs.String("trace", "", "when to trace the path to the ingest port: auto (when it is blocked, rejected or unreachable), off or always (default: the target's trace key, else auto)")
 	publish := fs.Bool("publish", false, "publish to each stream for ~2 s (same as --rtmp publish): briefly occupies the stream")
 	watching := fs.Bool("watch", false, "check again every --every until Ctrl-C, redrawing the checklist in place on a terminal")
 	every := fs.Duration("every", DefaultWatchEvery, "with --watch: how often a round starts (at least 1s)")
@@ -97,9 +102,18 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 		return exitUsage, err
 	}
 	targets = checkLevels(cfg, targets, level)
+	var traceMode path.Mode
+	if *trace != "" {
+		if traceMode, err = path.ParseMode(*trace); err != nil {
+			return exitUsage, usagef("--trace: %v", err)
+		}
+	}
 	for i := range targets {
 		if *timeout > 0 {
 			targets[i].Timeout = *timeout
+		}
+		if traceMode != "" {
+			targets[i].Trace = traceMode
 		}
 	}
 	if level == rtmp.LevelPublish {

@@ -26,6 +26,7 @@ const Prefix = "ipb-"
 type Record struct {
 	Name  string
 	A     netip.Addr // set for an address record
+	AAAA  netip.Addr // an IPv6 address beside A (Options.IPv6)
 	CNAME string     // set for an alias; its target must itself be a Record (dnsmasq's rule)
 }
 
@@ -71,7 +72,10 @@ func dnsmasqConfig(id string, recs []Record) string {
 		fmt.Fprintf(&b, "local=/%s/\n", d)
 	}
 	for _, r := range recs {
-		if r.A.IsValid() {
+		switch {
+		case r.A.IsValid() && r.AAAA.IsValid():
+			fmt.Fprintf(&b, "host-record=%s,%s,%s\n", r.Name, r.A, r.AAAA)
+		case r.A.IsValid():
 			fmt.Fprintf(&b, "host-record=%s,%s\n", r.Name, r.A)
 		}
 	}
@@ -99,7 +103,15 @@ func rtmpModule() string {
 // nginxConfig serves IngestAddr on 1935, 443 and 80. 443 is plain HTTP: the TCP probes need only a
 // listener. 1935 speaks RTMP when the module is installed, so RTMP tests can reuse the lab.
 // Every path is inside dir: nginx must not touch /var/lib/nginx or /var/log/nginx.
-func nginxConfig(dir, module, rtmpServer string) string {
+// Extra addresses (IngestAddr6 with Options.IPv6) get the same listeners.
+func nginxConfig(dir, module, rtmpServer string, extra ...netip.Addr) string {
+	listen := func(port int) string {
+		var b strings.Builder
+		for _, a := range append([]netip.Addr{IngestAddr}, extra...) {
+			fmt.Fprintf(&b, "listen %s;", netip.AddrPortFrom(a, uint16(port)))
+		}
+		return b.String()
+	}
 	var b strings.Builder
 	if module != "" {
 		fmt.Fprintf(&b, "load_module %s;\n", module)
@@ -120,18 +132,18 @@ http {
 	uwsgi_temp_path %[1]s/uwsgi;
 	scgi_temp_path %[1]s/scgi;
 	server {
-		listen %[2]s:80;
-		listen %[2]s:443;
-`, dir, IngestAddr)
+		%[2]s
+		%[3]s
+`, dir, listen(80), listen(443))
 	if module == "" {
-		fmt.Fprintf(&b, "\t\tlisten %s:1935;\n", IngestAddr)
+		fmt.Fprintf(&b, "\t\t%s\n", listen(1935))
 	}
 	b.WriteString("\t\tlocation / { return 200 \"ingestprobe lab\\n\"; }\n\t}\n}\n")
 	if module != "" {
 		if rtmpServer == "" {
 			rtmpServer = "application live { live on; }"
 		}
-		fmt.Fprintf(&b, "rtmp {\n\tserver {\n\t\tlisten %s:1935;\n\t\t%s\n\t}\n}\n", IngestAddr, rtmpServer)
+		fmt.Fprintf(&b, "rtmp {\n\tserver {\n\t\t%s\n\t\t%s\n\t}\n}\n", listen(1935), rtmpServer)
 	}
 	return b.String()
 }

@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -28,6 +29,12 @@ type Rule struct {
 	To     netip.Addr // IngestAddr or ResolverAddr
 	Port   int        // 0 = every port and protocol
 	UDP    bool       // Port is a UDP port of the ingest (SRT); otherwise TCP
+	// Raw, when set, is the rule itself in nftables syntax (statements separated by "; "), for
+	// what the fields above cannot say; the other fields are ignored.
+	Raw string
+	// Output puts the rule in the router's output chain — what the router itself sends, such as
+	// its own ICMP errors — instead of its forward chain.
+	Output bool
 }
 
 // Firewall rules for the common scenarios.
@@ -49,6 +56,9 @@ func ProhibitUDPPort(port int) Rule {
 
 // String is the rule in ParseRule's syntax: "drop:1935", "drop:udp/9000", "reset:all", "drop:dns".
 func (r Rule) String() string {
+	if r.Raw != "" {
+		return "nft:" + r.Raw
+	}
 	what := "all"
 	switch {
 	case r.To == ResolverAddr:
@@ -92,12 +102,18 @@ func ParseRule(s string) (Rule, error) {
 
 // nft is the rule in nftables syntax, one statement a line.
 func (r Rule) nft() []string {
+	if r.Raw != "" {
+		return strings.Split(r.Raw, "; ")
+	}
 	verdict := map[Action]string{
 		Drop:     "drop",
 		Reset:    "reject with tcp reset",
 		Prohibit: "reject with icmpx type admin-prohibited",
 	}[r.Action]
 	dst := "ip daddr " + r.To.String()
+	if r.To.Is6() {
+		dst = "ip6 daddr " + r.To.String()
+	}
 	if r.Port == 0 {
 		if r.Action == Reset {
 			// A reset exists only for TCP; anything else (ping) passes.
@@ -132,10 +148,26 @@ func nftRuleset(rules []Rule) string {
 	fmt.Fprintf(&b, "table inet %[1]s\ndelete table inet %[1]s\ntable inet %[1]s {\n", firewallTable)
 	b.WriteString("\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n")
 	for _, r := range rules {
+		if r.Output {
+			continue
+		}
 		for _, line := range r.nft() {
 			fmt.Fprintf(&b, "\t\t%s\n", line)
 		}
 	}
-	b.WriteString("\t}\n}\n")
+	b.WriteString("\t}\n")
+	if slices.ContainsFunc(rules, func(r Rule) bool { return r.Output }) {
+		b.WriteString("\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n")
+		for _, r := range rules {
+			if !r.Output {
+				continue
+			}
+			for _, line := range r.nft() {
+				fmt.Fprintf(&b, "\t\t%s\n", line)
+			}
+		}
+		b.WriteString("\t}\n")
+	}
+	b.WriteString("}\n")
 	return b.String()
 }

@@ -54,6 +54,12 @@ type Options struct {
 	RTMPServer string
 	// Log receives progress lines (may be nil).
 	Log func(format string, args ...any)
+	// Routed adds a second router between the router and the server (routed.go): four
+	// namespaces, so a trace has a hop upstream of the venue's firewall to name.
+	Routed bool
+	// IPv6 gives every link an IPv6 /64 as well (routed.go), nginx listens on IngestAddr6 too, and
+	// the resolver serves NameDual with an A and an AAAA record.
+	IPv6 bool
 }
 
 // Lab is one running lab.
@@ -62,7 +68,9 @@ type Lab struct {
 	Venue  string // namespace names
 	Router string
 	Server string
-	Dir    string // state: configs, logs, pid files
+	// Router2 is the second router's namespace with Options.Routed, "" otherwise.
+	Router2 string
+	Dir     string // state: configs, logs, pid files
 	// RTMP says port 1935 is served by nginx's RTMP module (libnginx-mod-rtmp); otherwise it is a
 	// plain HTTP listener, which is enough for TCP probes.
 	RTMP bool
@@ -80,6 +88,7 @@ type info struct {
 	Venue      string    `json:"venue"`
 	Router     string    `json:"router"`
 	Server     string    `json:"server"`
+	Router2    string    `json:"router2,omitempty"`
 	Created    time.Time `json:"created"`
 	OwnerPID   int       `json:"owner_pid"`
 	OwnerStart uint64    `json:"owner_start"` // /proc/<pid>/stat starttime: tells a reused PID
@@ -144,6 +153,12 @@ func New(ctx context.Context, opts Options) (*Lab, error) {
 		records: append(DefaultRecords(), opts.Records...),
 		tools:   tools,
 	}
+	if opts.Routed {
+		l.Router2 = Prefix + id + "-router2"
+	}
+	if opts.IPv6 {
+		l.records = append(l.records, Record{Name: NameDual, A: IngestAddr, AAAA: IngestAddr6})
+	}
 	if err := l.setup(ctx); err != nil {
 		if cerr := l.Close(); cerr != nil {
 			err = errors.Join(err, cerr)
@@ -186,8 +201,12 @@ func (l *Lab) setup(ctx context.Context) error {
 	return nil
 }
 
-// network creates the three namespaces and wires them: venue ↔ router ↔ server.
+// network creates the three namespaces and wires them: venue ↔ router ↔ server; with
+// Options.Routed, four: venue ↔ router ↔ router2 ↔ server (routed_linux.go).
 func (l *Lab) network(ctx context.Context) error {
+	if l.opts.Routed || l.opts.IPv6 {
+		return l.routedNetwork(ctx)
+	}
 	v, r, s := l.Venue, l.Router, l.Server
 	steps := [][]string{
 		{"netns", "add", v},
@@ -219,12 +238,32 @@ func (l *Lab) network(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := l.forward(r); err != nil {
+		return err
+	}
+	return l.venueResolver()
+}
+
+// forward turns on IP forwarding in the router namespace r.
+func (l *Lab) forward(r string) error {
 	if err := l.Do(r, func() error {
 		// /proc/sys/net is per network namespace, read from the calling thread's namespace.
-		return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1\n"), 0o644)
+		if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1\n"), 0o644); err != nil {
+			return err
+		}
+		if l.opts.IPv6 {
+			return os.WriteFile("/proc/sys/net/ipv6/conf/all/forwarding", []byte("1\n"), 0o644)
+		}
+		return nil
 	}); err != nil {
 		return fmt.Errorf("lab: enable forwarding in %s: %w", r, err)
 	}
+	return nil
+}
+
+// venueResolver points the venue's /etc/resolv.conf at the lab's resolver.
+func (l *Lab) venueResolver() error {
+	v := l.Venue
 	// `ip netns exec` bind-mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf, so a
 	// program run in the venue finds the lab's resolver through the normal system path.
 	dir := filepath.Join(etcNetnsDir, v)
@@ -282,7 +321,7 @@ func (l *Lab) Close() error {
 func teardown(id string) error {
 	var errs []error
 	tools, _ := FindTools()
-	for _, role := range []string{"venue", "router", "server"} {
+	for _, role := range []string{"venue", "router", "router2", "server"} {
 		ns := Prefix + id + "-" + role
 		if _, err := os.Stat(filepath.Join(netnsDir, ns)); err != nil {
 			continue
@@ -322,7 +361,7 @@ func deleteNamespace(ip, ns string) error {
 func (l *Lab) writeInfo(keep bool) error {
 	pid := os.Getpid()
 	st, _ := procStart(pid)
-	b, err := json.MarshalIndent(info{ID: l.ID, Venue: l.Venue, Router: l.Router, Server: l.Server,
+	b, err := json.MarshalIndent(info{ID: l.ID, Venue: l.Venue, Router: l.Router, Server: l.Server, Router2: l.Router2,
 		Created: time.Now().UTC(), OwnerPID: pid, OwnerStart: st, Keep: keep, RTMP: l.RTMP}, "", "  ")
 	if err != nil {
 		return err

@@ -126,7 +126,7 @@ func (l *Lab) startNginx(ctx context.Context) error {
 		return fmt.Errorf("lab: %w", err)
 	}
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(nginxConfig(dir, rtmpModule(), l.opts.RTMPServer)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(nginxConfig(dir, rtmpModule(), l.opts.RTMPServer, l.ingest6()...)), 0o644); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
 	p, err := l.start("nginx", l.Server, l.tools.Nginx, "-p", dir+"/", "-c", conf, "-e", filepath.Join(dir, "error.log"))
@@ -135,9 +135,11 @@ func (l *Lab) startNginx(ctx context.Context) error {
 	}
 	l.nginx = p
 	return l.waitReady(ctx, p, func() error {
-		for _, port := range IngestPorts {
-			if err := l.dialFromVenue(ctx, netip.AddrPortFrom(IngestAddr, uint16(port))); err != nil {
-				return err
+		for _, a := range append([]netip.Addr{IngestAddr}, l.ingest6()...) {
+			for _, port := range IngestPorts {
+				if err := l.dialFromVenue(ctx, netip.AddrPortFrom(a, uint16(port))); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -174,6 +174,11 @@ type Config struct {
 	// receiver that takes one connection works and the ingest sees one client per run. The probe
 	// owns it from New on and closes it, whether Run uses it or not.
 	Conn net.Conn
+	// MaxSegment, when set, is TCP_MAXSEG on the socket before it connects: the MSS announced in
+	// the SYN and the largest segment sent, so segments both ways stay under it — the retry that
+	// tells a path MTU black hole from a dead server (maxseg.go). A handed-over Conn was dialed
+	// without it; the agent hands none to a retry.
+	MaxSegment int
 }
 
 // Probe runs one RTMP session against Config.Address.
@@ -195,6 +200,9 @@ func New(cfg Config) *Probe {
 		cfg.Hold = DefaultHold
 	}
 	var d net.Dialer
+	if cfg.MaxSegment > 0 {
+		d.Control = maxSegment(cfg.MaxSegment)
+	}
 	return &Probe{cfg: cfg, conn: cfg.Conn, dial: d.DialContext, now: time.Now, random: func(b []byte) { _, _ = rand.Read(b) }}
 }
 
@@ -238,6 +246,11 @@ type Result struct {
 	// Codecs are the Enhanced RTMP codecs (FourCCs: hvc1, av01, vp09, …) the ingest announced in
 	// its connect reply, in its order; none when it ignored the offer of OfferedCodecs.
 	Codecs []string `json:"codecs,omitempty"`
+	// MaxSegment is Config.MaxSegment: the session ran with TCP_MAXSEG lowered to it.
+	MaxSegment int `json:"max_segment,omitempty"`
+	// Role is set by the pipeline: "other_family" for the handshake on the second address family
+	// of a host with both A and AAAA records.
+	Role string `json:"role,omitempty"`
 	// EnhancedRefused: the ingest refused the connect that offered Enhanced RTMP codecs and
 	// accepted one without the offer; the rest of the result is the plain connect's.
 	EnhancedRefused bool `json:"enhanced_rtmp_refused,omitempty"`
@@ -248,7 +261,7 @@ type Result struct {
 func (p *Probe) Run(ctx context.Context) Result {
 	defer p.dropConn()
 	cfg := p.cfg
-	r := Result{Probe: "rtmp", Address: cfg.Address.Addr().String(), Port: int(cfg.Address.Port()), Level: cfg.Level}
+	r := Result{Probe: "rtmp", Address: cfg.Address.Addr().String(), Port: int(cfg.Address.Port()), Level: cfg.Level, MaxSegment: cfg.MaxSegment}
 	if cfg.URL == nil {
 		r.Error = Other
 		return r
