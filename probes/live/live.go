@@ -107,14 +107,14 @@ type Result struct {
 
 	WindowSeconds   float64 `json:"window_seconds"`
 	Publishers      int     `json:"publishers"`
-	AckedBps        float64 `json:"acked_bps"`     // bits per second the ingest acknowledged, summed
-	DeliveryBps     float64 `json:"delivery_bps"`  // the kernel's delivery-rate estimate, summed
-	RTTSeconds      float64 `json:"rtt_seconds"`   // the worst connection's
-	RTTVarSeconds   float64 `json:"rttvar_seconds"` // that connection's RTT variance
+	AckedBps        float64 `json:"acked_bps"`        // bits per second the ingest acknowledged, summed
+	DeliveryBps     float64 `json:"delivery_bps"`     // the kernel's delivery-rate estimate, summed
+	RTTSeconds      float64 `json:"rtt_seconds"`      // the worst connection's
+	RTTVarSeconds   float64 `json:"rttvar_seconds"`   // that connection's RTT variance
 	RetransmitRatio float64 `json:"retransmit_ratio"` // the worst connection's, over the window
-	SegsOut         uint64  `json:"segs_out"`        // segments sent in the window, summed
-	RetransSegs     uint64  `json:"retrans_segs"`    // of them retransmitted
-	BacklogBytes    uint64  `json:"backlog_bytes"`   // not sent + in flight, summed
+	SegsOut         uint64  `json:"segs_out"`         // segments sent in the window, summed
+	RetransSegs     uint64  `json:"retrans_segs"`     // of them retransmitted
+	BacklogBytes    uint64  `json:"backlog_bytes"`    // not sent + in flight, summed
 	NotsentBytes    uint64  `json:"notsent_bytes"`
 	BacklogSeconds  float64 `json:"backlog_seconds"` // BacklogBytes in seconds of StreamBps; 0 when unknown
 	// StreamBps is the stream's rate the backlog is measured in: the configured bitrate, else the

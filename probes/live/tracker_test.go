@@ -128,7 +128,7 @@ func TestTrackerReconnects(t *testing.T) {
 	k := NewTracker(target(0))
 	k.Observe(t0, []Conn{conn(40000, 1e6, 10, 0, 0, 0), conn(40001, 1e6, 10, 0, 0, 0)})
 	k.Observe(t0.Add(5*time.Second), []Conn{conn(40001, 2e6, 20, 0, 0, 0), conn(40002, 0, 1, 0, 0, 0)}) // 40000 → 40002
-	k.Observe(t0.Add(10*time.Second), []Conn{conn(40001, 3e6, 30, 0, 0, 0)})                         // 40002 ends
+	k.Observe(t0.Add(10*time.Second), []Conn{conn(40001, 3e6, 30, 0, 0, 0)})                            // 40002 ends
 	k.Observe(t0.Add(15*time.Second), []Conn{conn(40001, 4e6, 40, 0, 0, 0), conn(40003, 0, 1, 0, 0, 0)})
 	r := k.Window(t0.Add(15 * time.Second))
 	if r.Reconnects != 2 || r.ReconnectsTotal != 2 || r.Publishers != 2 {
