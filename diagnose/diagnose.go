@@ -62,6 +62,7 @@ func Findings(in Input) []record.Finding {
 	out = append(out, srtFindings(in.Results.SRT, in.Results.TCP, in.Results.ICMP)...)
 	out = append(out, rtmpFindings(in.URL.App, in.Results.RTMP)...)
 	out = append(out, icmpFindings(in.Results.ICMP, in.ICMP, anyConnected(in.Results.TCP) || srtReached(in.Results.SRT))...)
+	out = append(out, Live(in.Results.Live)...)
 	return likelyCauses(out)
 }
 
