@@ -217,3 +217,16 @@ func TestWatcher(t *testing.T) {
 		t.Errorf("failed dump: not live; want live (it cannot tell)")
 	}
 }
+
+func TestParseRate(t *testing.T) {
+	for in, want := range map[string]float64{"2500k": 2.5e6, "2.5M": 2.5e6, "2.5 Mbit/s": 2.5e6, "6000kbps": 6e6, "2500000": 2.5e6, "1G": 1e9} {
+		if got, err := ParseRate(in); err != nil || got != want {
+			t.Errorf("%q: got %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "fast", "-1M", "0", "10", "2.5X", "NaN"} {
+		if _, err := ParseRate(in); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+}
