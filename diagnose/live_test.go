@@ -32,7 +32,12 @@ func TestLiveFindings(t *testing.T) {
 		{"healthy", pub(func(*live.Result) {}), "", ""},
 		{"none yet", &live.Result{Probe: "live", Ingest: "10.231.2.10:1935", LastSeenSecondsAgo: -1}, "live.no_publisher:info", "no encoder on this host"},
 		{"unavailable", &live.Result{Probe: "live", Error: live.Unavailable, Detail: "darwin"}, "live.unavailable:warning", "not available on this system"},
-		{"stalled", pub(func(r *live.Result) { r.StalledSeconds = 6; r.AckedBps = 0; r.BacklogBytes = 300000; r.BacklogSeconds = 1.3 }), "live.stalled:error", "nothing has been acknowledged for 6 s"},
+		{"stalled", pub(func(r *live.Result) {
+			r.StalledSeconds = 6
+			r.AckedBps = 0
+			r.BacklogBytes = 300000
+			r.BacklogSeconds = 1.3
+		}), "live.stalled:error", "nothing has been acknowledged for 6 s"},
 		{"congested", pub(func(r *live.Result) { r.AckedBps = 0.8e6; r.BacklogSeconds = 1.5; r.CongestedSeconds = 10 }), "live.congested:warning",
 			"the uplink carries 0.8 Mbit/s of the stream's 1.9 Mbit/s"},
 		{"congested long", pub(func(r *live.Result) { r.BacklogGrowing = 3; r.CongestedSeconds = 31 }), "live.congested:error", "grown 3 samples in a row"},
