@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -273,4 +274,128 @@ func (p *Pipeline) heldBack(t Target) *live.Result {
 	r.HeldBack = "publish"
 	r.Connections = nil
 	return r
+}
+
+// WatchOptions shape Watch.
+type WatchOptions struct {
+	For    time.Duration // 0 = until ctx ends
+	Tick   time.Duration // how often a sample is taken and a frame drawn; 0 = 1 s
+	Window time.Duration // how long a window of findings is; 0 = live.DefaultEvery
+	// Frame, if set, is called after each sample with each target's figures since the previous one.
+	Frame func(elapsed time.Duration, now []live.Result)
+}
+
+// Watch is `ingestprobe watch`: it samples the targets' connections every tick until o.For has
+// passed or ctx ends, and returns one record per target over the whole watch — its figures summed
+// or at their worst (live.Tracker.Total) — whose findings are those of every window of the watch
+// (at their worst severity) with those of the whole. It starts no goroutine.
+func Watch(ctx context.Context, w *live.Watcher, agentID string, targets []Target, o WatchOptions) []record.Record {
+	tick, window := o.Tick, o.Window
+	if tick <= 0 {
+		tick = time.Second
+	}
+	if window <= 0 {
+		window = live.DefaultEvery
+	}
+	start := time.Now()
+	var stop <-chan time.Time
+	if o.For > 0 {
+		t := time.NewTimer(o.For)
+		defer t.Stop()
+		stop = t.C
+	}
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	seen := make([]map[string]record.Finding, len(targets))
+	for i := range seen {
+		seen[i] = map[string]record.Finding{}
+	}
+	lastWindow := start
+	sample := func() {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		w.Sample(sctx) // a failed sample is in the next view's Error
+		cancel()
+		if o.Frame != nil {
+			frame := make([]live.Result, len(targets))
+			for i, t := range targets {
+				frame[i] = w.Peek(t.Name)
+			}
+			o.Frame(time.Since(start), frame)
+		}
+		if time.Since(lastWindow) >= window-tick/2 {
+			lastWindow = time.Now()
+			for i, t := range targets {
+				r := w.Window(t.Name)
+				for _, f := range diagnose.Live(&r) {
+					keepWorst(seen[i], f)
+				}
+			}
+		}
+	}
+	sample()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-stop:
+			sample()
+			break loop
+		case <-ticker.C:
+			sample()
+		}
+	}
+	recs := make([]record.Record, len(targets))
+	now := time.Now()
+	for i, t := range targets {
+		r := w.Total(t.Name)
+		rec := LiveRecord(agentID, t, &r, now)
+		rec.Time = start.UTC()
+		rec.DurationSeconds = now.Sub(start).Seconds()
+		have := map[string]bool{}
+		for _, f := range rec.Findings {
+			have[f.Code] = true
+		}
+		for j := range rec.Findings {
+			if g, ok := seen[i][rec.Findings[j].Code]; ok && rank(g.Severity) > rank(rec.Findings[j].Severity) {
+				rec.Findings[j] = g
+			}
+		}
+		for _, code := range sortedKeys(seen[i]) {
+			f := seen[i][code]
+			// "no publisher" in an early window says nothing once one publishes.
+			if !have[code] && !(code == "live.no_publisher" && r.Publishers > 0) {
+				rec.Findings = append(rec.Findings, f)
+			}
+		}
+		rec.Verdict = record.VerdictOf(rec.Findings)
+		recs[i] = rec
+	}
+	return recs
+}
+
+func keepWorst(m map[string]record.Finding, f record.Finding) {
+	if g, ok := m[f.Code]; ok && rank(g.Severity) > rank(f.Severity) {
+		return
+	}
+	m[f.Code] = f
+}
+
+func rank(s record.Severity) int {
+	switch s {
+	case record.Error:
+		return 2
+	case record.Warning:
+		return 1
+	}
+	return 0
+}
+
+func sortedKeys(m map[string]record.Finding) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
