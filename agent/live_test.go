@@ -63,8 +63,8 @@ func hasCode(rec record.Record, code string) bool {
 
 type fakeSource struct{ conns []live.Conn }
 
-func (f *fakeSource) Dump(context.Context) ([]live.Conn, error) { return f.conns, nil }
-func (f *fakeSource) Close() error                              { return nil }
+func (f *fakeSource) Dump(context.Context, []uint16) ([]live.Conn, error) { return f.conns, nil }
+func (f *fakeSource) Close() error                                        { return nil }
 
 // The sampler holds a target back while a publisher is connected and until live_quiet has passed,
 // and each window is a record with the live result alone.

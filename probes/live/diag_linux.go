@@ -45,11 +45,16 @@ func newSource() (Source, error) {
 	return &diagSource{sock: s}, nil
 }
 
-// diagRequest is struct inet_diag_req_v2: every established TCP socket of a family, with
-// INET_DIAG_INFO.
-type diagRequest struct{ family uint8 }
+// diagRequest is struct inet_diag_req_v2 — every established TCP socket of a family, with
+// INET_DIAG_INFO — followed by an INET_DIAG_REQ_BYTECODE filter on the destination ports, so
+// the kernel fills tcp_info only for connections to an ingest's port (as `ss dport = :1935`
+// does), not for every socket of the host.
+type diagRequest struct {
+	family uint8
+	ports  []uint16
+}
 
-func (r diagRequest) Len() int { return 56 }
+func (r diagRequest) Len() int { return len(r.Serialize()) }
 
 func (r diagRequest) Serialize() []byte {
 	b := make([]byte, 56)
@@ -57,11 +62,43 @@ func (r diagRequest) Serialize() []byte {
 	b[1] = unix.IPPROTO_TCP
 	b[2] = 1 << (attrInfo - 1) // idiag_ext
 	binary.NativeEndian.PutUint32(b[4:8], 1<<tcpEstablish)
+	if bc := portFilter(r.ports); bc != nil {
+		attr := make([]byte, 4, 4+len(bc))
+		binary.NativeEndian.PutUint16(attr[0:2], uint16(4+len(bc)))
+		binary.NativeEndian.PutUint16(attr[2:4], 1) // INET_DIAG_REQ_BYTECODE
+		b = append(b, append(attr, bc...)...)
+	}
 	return b
 }
 
-// Dump returns every established TCP connection of this network namespace, IPv4 and IPv6.
-func (s *diagSource) Dump(ctx context.Context) ([]Conn, error) {
+// portFilter is inet_diag bytecode for "dport is one of ports", built as `ss` builds it: a port is
+// INET_DIAG_BC_D_EQ (struct inet_diag_bc_op {code, yes, no}, then an op carrying the port in no:
+// yes to the end, accept; no past the end, reject), and "A or B" is A, a JMP over B, then B — A's
+// reject lands on B. nil for no ports: no filter.
+func portFilter(ports []uint16) []byte {
+	const (
+		opJMP  = 1  // INET_DIAG_BC_JMP
+		opD_EQ = 12 // INET_DIAG_BC_D_EQ
+	)
+	if len(ports) == 0 {
+		return nil
+	}
+	op := func(code, yes byte, no uint16) []byte {
+		b := []byte{code, yes, 0, 0}
+		binary.NativeEndian.PutUint16(b[2:], no)
+		return b
+	}
+	eq := append(op(opD_EQ, 8, 12), op(0, 0, ports[0])...)
+	rest := portFilter(ports[1:])
+	if rest == nil {
+		return eq
+	}
+	return append(append(eq, op(opJMP, 4, uint16(len(rest)+4))...), rest...)
+}
+
+// Dump returns the established TCP connections of this network namespace, IPv4 and IPv6, to
+// any of ports (all of them with none).
+func (s *diagSource) Dump(ctx context.Context, ports []uint16) ([]Conn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sock == nil {
@@ -72,16 +109,16 @@ func (s *diagSource) Dump(ctx context.Context) ([]Conn, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := s.dump(fam, &out); err != nil {
+		if err := s.dump(fam, ports, &out); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-func (s *diagSource) dump(family uint8, out *[]Conn) error {
+func (s *diagSource) dump(family uint8, ports []uint16, out *[]Conn) error {
 	req := nl.NewNetlinkRequest(unix.SOCK_DIAG_BY_FAMILY, unix.NLM_F_DUMP)
-	req.AddData(diagRequest{family})
+	req.AddData(diagRequest{family, ports})
 	if err := s.sock.Send(req); err != nil {
 		return fmt.Errorf("inet_diag: send: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -84,6 +85,7 @@ func TestDumpLoopback(t *testing.T) {
 			const n = 100000
 			client := loopbackPair(t, c.network, c.addr, n)
 			local := netip.MustParseAddrPort(client.LocalAddr().String())
+			remotePort := netip.MustParseAddrPort(client.RemoteAddr().String()).Port()
 			src, err := newSource()
 			if err != nil {
 				t.Fatal(err)
@@ -99,7 +101,7 @@ func TestDumpLoopback(t *testing.T) {
 			var got Conn
 			deadline := time.Now().Add(5 * time.Second)
 			for time.Now().Before(deadline) {
-				conns, err := src.Dump(context.Background())
+				conns, err := src.Dump(context.Background(), []uint16{1, remotePort, 2})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -112,6 +114,10 @@ func TestDumpLoopback(t *testing.T) {
 					break
 				}
 				time.Sleep(20 * time.Millisecond)
+			}
+			// The filter: other ports' connections are not in the dump.
+			if others, err := src.Dump(context.Background(), []uint16{remotePort + 1}); err != nil || slices.ContainsFunc(others, func(x Conn) bool { return x.Local == local }) {
+				t.Errorf("a dump for another port: %v, %d connections, ours among them", err, len(others))
 			}
 			if got.BytesAcked < n || got.SegsOut == 0 || got.ID == 0 || got.Inode == 0 || got.RTT <= 0 {
 				t.Fatalf("got %+v; want the connection with %d bytes acknowledged, segments, a cookie, an inode and an RTT", got, n)

@@ -160,7 +160,7 @@ type fakeSource struct {
 	i     int
 }
 
-func (f *fakeSource) Dump(context.Context) ([]Conn, error) {
+func (f *fakeSource) Dump(context.Context, []uint16) ([]Conn, error) {
 	if f.err != nil {
 		return nil, f.err
 	}

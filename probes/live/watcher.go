@@ -11,7 +11,8 @@ import (
 // Source lists the established TCP connections of this host (both families) with their
 // statistics: one call is one dump of the kernel's table.
 type Source interface {
-	Dump(ctx context.Context) ([]Conn, error)
+	// Dump lists the connections to any of ports (every connection when ports is empty).
+	Dump(ctx context.Context, ports []uint16) ([]Conn, error)
 	Close() error
 }
 
@@ -73,7 +74,18 @@ func (w *Watcher) Targets() []string {
 // Sample makes one dump and hands it to every target. On error the targets keep their last state
 // and the next Window says the sample failed.
 func (w *Watcher) Sample(ctx context.Context) error {
-	conns, err := w.src.Dump(ctx)
+	w.mu.Lock()
+	var ports []uint16
+	for _, k := range w.trackers {
+		if p := uint16(k.t.Port); p != 0 && !slices.Contains(ports, p) {
+			ports = append(ports, p)
+		}
+	}
+	w.mu.Unlock()
+	if len(ports) == 0 {
+		ports = []uint16{0} // nothing to watch yet: ask for nothing rather than everything
+	}
+	conns, err := w.src.Dump(ctx, ports)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.err = err
