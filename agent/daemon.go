@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -160,8 +161,9 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (
 		targets = append(targets, Scheduled{Target: t, Interval: iv})
 	}
 	d.Metrics.SetTargets(intervals)
+	pipeline := NewPipeline(cfg, d.Log)
 	sched := &Scheduler{
-		Pipeline:    NewPipeline(cfg, d.Log),
+		Pipeline:    pipeline,
 		Targets:     targets,
 		Concurrency: cfg.Agent.Concurrency,
 		Log:         d.Log,
@@ -178,9 +180,23 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	g := &generation{cancel: cancel, done: make(chan struct{}), rep: rep}
+	// The live watch (live = true targets): its first sample is taken before the scheduler starts,
+	// so no publish probe runs before the agent knows whether a show is live.
+	ls := NewLiveSampler(cfg.Agent.ID, TargetsFromConfig(cfg), cfg.Agent.Resolvers, d.Log)
+	if ls != nil {
+		ls.Emit = sched.Emit
+		ls.Start(sctx)
+		pipeline.ShowLive = ls.Holding
+	}
 	go func() {
 		defer close(g.done)
+		var wg sync.WaitGroup
+		if ls != nil {
+			defer ls.Close()
+			wg.Go(func() { ls.Run(sctx) })
+		}
 		sched.Run(sctx)
+		wg.Wait()
 	}()
 	d.Log.Info("agent running", zap.String("agent", cfg.Agent.ID), zap.Int("targets", len(targets)), zap.Int("sinks", max(1, len(cfg.Sinks))))
 	if d.Loaded != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/path"
+	"github.com/ingestprobe/ingestprobe/probes/live"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
@@ -58,6 +59,11 @@ type Pipeline struct {
 	Clock func(ctx context.Context) clock.Result
 	// ClockSkewWarn and ClockSkewError are clock.skew's thresholds; 0 = the defaults.
 	ClockSkewWarn, ClockSkewError time.Duration
+	// ShowLive, if set, says whether a show is live on a target (the live watch's seam, see
+	// agent/live.go): non-nil while a publisher is connected or was seen within live_quiet, or while
+	// the watch cannot tell. The publish-level RTMP probe (and any probe that takes the stream)
+	// then falls back to connect, and the record carries the returned result with HeldBack set.
+	ShowLive func(target string) *live.Result
 	// Offline runs only the URL doctor (and the clock reference, when set): no DNS, no TCP.
 	// `url check` uses it, so its findings are the pipeline's own.
 	Offline bool
@@ -372,6 +378,12 @@ func (p *Pipeline) probeRTMP(ctx context.Context, t Target, u *ingesturl.URL, ti
 	}
 	if !addr.IsValid() {
 		return // TCP findings say why
+	}
+	if level == rtmp.LevelPublish {
+		if held := p.heldBack(t); held != nil {
+			level = rtmp.LevelConnect // never publish over a show: the record says why
+			res.Live = held
+		}
 	}
 	p.progress(t.Name, StageRTMP)
 	if level == rtmp.LevelPublish {

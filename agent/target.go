@@ -36,6 +36,12 @@ type Target struct {
 	ICMPThresholds diagnose.ICMPThresholds
 	// Trace is when the ingest port's path is traced ("" = path.DefaultMode, auto: when it failed).
 	Trace path.Mode
+	// Live watches this host's connections to the ingest during the show (agent/live.go): a
+	// window every LiveEvery, no publish probe while a publisher is connected or was seen within
+	// LiveQuiet (0s = the defaults); Bitrate (bits/s, 0 = unknown) is the show's.
+	Live                 bool
+	LiveEvery, LiveQuiet time.Duration
+	Bitrate              float64
 
 	// parsed is URL parsed, once, by TargetFromURL or the config; nil (with parseErr nil) for a
 	// target built by hand, which Run parses itself.
@@ -59,7 +65,8 @@ func TargetsFromConfig(c *config.Config) []Target {
 			Mode: ingesturl.Mode(t.Mode), SignKeys: t.SignKeys, MinURLValidity: t.MinURLValidity.D(), EventEnd: t.EventEnd.Time,
 			RTMP: rtmp.Level(t.RTMP), CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify,
 			SkipICMP: t.ICMP != nil && !*t.ICMP, ICMPCount: t.ICMPCount, ICMPThresholds: icmpThresholds(t),
-			Trace: path.Mode(t.Trace), parsed: t.Parsed})
+			Trace: path.Mode(t.Trace), Live: t.Live, LiveEvery: t.LiveEvery.D(), LiveQuiet: t.LiveQuiet.D(), Bitrate: t.BitrateBPS,
+			parsed: t.Parsed})
 	}
 	return out
 }

@@ -175,6 +175,13 @@ type Target struct {
 	// Trace is when the path to the ingest port is traced: auto (when the port is blocked,
 	// rejected or unreachable; the default), off, or always.
 	Trace string `toml:"trace"`
+	// The live watch of the encoder's own connection (probes/live, config/live.go).
+	Live      bool     `toml:"live"`       // watch this host's connections to the ingest during the show
+	LiveEvery Duration `toml:"live_every"` // a window every; default 5s
+	LiveQuiet Duration `toml:"live_quiet"` // no publish probe until no publisher for this long; default 2m
+	Bitrate   string   `toml:"bitrate"`    // the show's bitrate ("2500k", "6M"): live.below_bitrate
+	// BitrateBPS is Bitrate in bits per second, set by the validation (0 = none).
+	BitrateBPS float64 `toml:"-"`
 }
 
 // Path is the file the config was read from ("" for one built in memory).

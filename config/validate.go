@@ -269,6 +269,7 @@ func (c *Config) validateTarget(i int, profiles map[string]provider.Profile, see
 		func(t *Target, u *ingesturl.URL) error { return c.validateRTMP(t, u) },
 		func(t *Target, _ *ingesturl.URL) error { return validateICMP(t) },
 		func(t *Target, _ *ingesturl.URL) error { return validateTrace(t) },
+		validateLive,
 	} {
 		if err := check(t, u); err != nil {
 			return fmt.Errorf("%s: %w", where, err)

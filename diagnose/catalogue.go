@@ -54,6 +54,14 @@ var Catalogue = []Entry{
 	{"url.wrong_port", record.Error, "the port is not the one the provider's ingest listens on for the scheme"},
 	{"url.wrong_app", record.Error, "the application is not the provider's (YouTube live2, Twitch and IVS app, Facebook rtmp)"},
 	{"clock.skew", record.Warning, "this host's clock differs from a trusted clock"},
+	{"live.stalled", record.Error, "the publisher is connected but nothing has been acknowledged for 5 s while data waits: the path is cut"},
+	{"live.congested", record.Warning, "the publisher's backlog exceeds a second of the stream or keeps growing (error after 30 s): the uplink cannot carry the stream"},
+	{"live.below_bitrate", record.Error, "the acknowledged rate has stayed more than 10 % under the show's bitrate for 30 s"},
+	{"live.retransmits", record.Warning, "more than 2 % of the publisher's segments were retransmitted in the window"},
+	{"live.reconnects", record.Warning, "the publisher's connection was re-established two or more times within 5 minutes"},
+	{"live.no_publisher", record.Info, "no encoder on this host is publishing to the ingest (normal before the show)"},
+	{"live.unavailable", record.Warning, "the live watch cannot read this system's connections"},
+	{"live.publish_held", record.Info, "the publish probe ran at connect level because a show is, or was just, live"},
 }
 
 // Known says code is in the catalogue.

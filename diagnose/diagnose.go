@@ -64,6 +64,7 @@ func Findings(in Input) []record.Finding {
 	out = append(out, netFindings(in.Results, rtmpFindings(rtmpTarget{app: in.URL.App, host: in.URL.Host, sig: signatureOf(in.Results.URL, out)}, in.Results.RTMP))...)
 	out = append(out, ipv6Findings(in.Results)...)
 	out = append(out, icmpFindings(in.Results.ICMP, in.ICMP, anyConnected(in.Results.TCP) || srtReached(in.Results.SRT))...)
+	out = append(out, Live(in.Results.Live)...)
 	return likelyCauses(out)
 }
 

@@ -127,7 +127,8 @@ func compareSeries(a, b Sample) int {
 	return 0
 }
 
-// familiesOf groups samples (of gauges) into families by name.
+// familiesOf groups samples into families by name: gauges, and counters where the name ends in
+// _total (ingestprobe_live_reconnects_total).
 func familiesOf(samples []Sample) []Family {
 	idx := map[string]int{}
 	var out []Family
@@ -136,7 +137,11 @@ func familiesOf(samples []Sample) []Family {
 		if !ok {
 			i = len(out)
 			idx[s.Name] = i
-			out = append(out, Family{Name: s.Name, Help: s.Help, Type: typeGauge})
+			typ := typeGauge
+			if strings.HasSuffix(s.Name, "_total") {
+				typ = typeCounter
+			}
+			out = append(out, Family{Name: s.Name, Help: s.Help, Type: typ})
 		}
 		out[i].Samples = append(out[i].Samples, s)
 	}

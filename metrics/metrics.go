@@ -49,27 +49,45 @@ const (
 	mICMPRTT     = "ingestprobe_icmp_rtt_seconds"
 	mICMPLoss    = "ingestprobe_icmp_packet_loss_ratio"
 	mBlockedHop  = "ingestprobe_path_blocked_hop"
+
+	mLivePublishers = "ingestprobe_live_publishers"
+	mLiveAcked      = "ingestprobe_live_acked_bytes_per_second"
+	mLiveRTT        = "ingestprobe_live_rtt_seconds"
+	mLiveRetrans    = "ingestprobe_live_retransmit_ratio"
+	mLiveBacklog    = "ingestprobe_live_backlog_seconds"
+	mLiveReconnects = "ingestprobe_live_reconnects_total"
 )
 
 var help = map[string]string{
-	mVerdict:     "Verdict of the target's last run: 1 for the current verdict (go, warn, no-go), 0 for the others.",
-	mLastRun:     "Unix time the target's last run started.",
-	mRunDuration: "Wall time of the target's last run, all probes included.",
-	mInterval:    "The target's probe interval; alert when last_run is older than a few of these.",
-	mSuccess:     "1 when the probe succeeded in the last run (dns: resolved; tcp: the ingest port connected on some address; rtmp: reached its level, 0 when DNS or the ingest port failed before it; srt: the listener accepted the handshake).",
-	mDuration:    "Duration of a probe phase in the last run (dns lookup; tcp connect to the ingest port; rtmp tls, handshake, rtmp_connect, create_stream, publish; srt induction, conclusion).",
-	mPortOpen:    "1 when the port connected on some address of the target in the last run.",
-	mFinding:     "1 for each finding of the target's last run, by code and severity.",
-	mFindings:    "Number of findings of the target's last run, by severity.",
-	mURLExpiry:   "Unix time the publishing URL expires (its txTime); alert when it falls before the event ends.",
-	mClockOffset: "The trusted clock's time minus this host's, from the last NTP query (positive: this clock is behind).",
-	mICMPRTT:     "ICMP echo round-trip time to the target's first address in the last run, by stat (min, avg, max, stddev); absent when no echo was answered.",
-	mBlockedHop:  "For an ingest port that is blocked, rejected or unreachable and was traced, the last TTL (hop) that answered a traced SYN; 0 when none answered; absent when the port reached the server or no trace ran.",
-	mICMPLoss:    "Share of ICMP echoes to the target's first address lost in the last run (0 to 1); absent when no echo could be sent or none was answered (ICMP filtered).",
+	mVerdict:        "Verdict of the target's last run: 1 for the current verdict (go, warn, no-go), 0 for the others.",
+	mLastRun:        "Unix time the target's last run started.",
+	mRunDuration:    "Wall time of the target's last run, all probes included.",
+	mInterval:       "The target's probe interval; alert when last_run is older than a few of these.",
+	mSuccess:        "1 when the probe succeeded in the last run (dns: resolved; tcp: the ingest port connected on some address; rtmp: reached its level, 0 when DNS or the ingest port failed before it; srt: the listener accepted the handshake).",
+	mDuration:       "Duration of a probe phase in the last run (dns lookup; tcp connect to the ingest port; rtmp tls, handshake, rtmp_connect, create_stream, publish; srt induction, conclusion).",
+	mPortOpen:       "1 when the port connected on some address of the target in the last run.",
+	mFinding:        "1 for each finding of the target's last run, by code and severity.",
+	mFindings:       "Number of findings of the target's last run, by severity.",
+	mURLExpiry:      "Unix time the publishing URL expires (its txTime); alert when it falls before the event ends.",
+	mClockOffset:    "The trusted clock's time minus this host's, from the last NTP query (positive: this clock is behind).",
+	mICMPRTT:        "ICMP echo round-trip time to the target's first address in the last run, by stat (min, avg, max, stddev); absent when no echo was answered.",
+	mBlockedHop:     "For an ingest port that is blocked, rejected or unreachable and was traced, the last TTL (hop) that answered a traced SYN; 0 when none answered; absent when the port reached the server or no trace ran.",
+	mLivePublishers: "Connections from this host to the target's ingest other than the agent's own (live = true): the encoder's, during the show.",
+	mLiveAcked:      "Bytes per second the ingest acknowledged on the publishers' connections in the last live window (tcpi_bytes_acked), summed; times 8 for the stream's bit rate.",
+	mLiveRTT:        "Smoothed RTT of the publishers' connections (the worst), from the kernel's TCP statistics.",
+	mLiveRetrans:    "Share of the publishers' segments retransmitted in the last live window (the worst connection's).",
+	mLiveBacklog:    "Bytes the publishers' connections hold not yet sent or not yet acknowledged, in seconds of the stream's rate (summed).",
+	mLiveReconnects: "Times the publisher's connection to the ingest was re-established since the agent started watching.",
+	mICMPLoss:       "Share of ICMP echoes to the target's first address lost in the last run (0 to 1); absent when no echo could be sent or none was answered (ICMP filtered).",
 }
 
 // TargetSamples turns a record into samples. extra labels (agent id, static labels) go on every one.
 func TargetSamples(rec record.Record, interval time.Duration) []Sample {
+	return targetSamples(rec, interval, rec.LiveWindow())
+}
+
+// targetSamples: window says rec is a live window alone, not merged into a run (mergeLive).
+func targetSamples(rec record.Record, interval time.Duration, window bool) []Sample {
 	base := []Label{{"agent", rec.Agent}, {"target", rec.Target}}
 	for k, v := range rec.Labels {
 		base = append(base, Label{k, v})
@@ -81,13 +99,17 @@ func TargetSamples(rec record.Record, interval time.Duration) []Sample {
 		slices.SortFunc(ls, func(a, b Label) int { return strings.Compare(a.Name, b.Name) })
 		out = append(out, Sample{Name: name, Help: help[name], Labels: ls, Value: v, Time: t})
 	}
-	for _, v := range []record.Verdict{record.Go, record.Warn, record.NoGo} {
-		add(mVerdict, b2f(rec.Verdict == v), Label{"verdict", string(v)})
-	}
-	add(mLastRun, float64(t.UnixNano())/1e9)
-	add(mRunDuration, rec.DurationSeconds)
-	if interval > 0 {
-		add(mInterval, interval.Seconds())
+	// A live window alone (remote write sends each record) carries its live series and findings
+	// only: the verdict, run and findings-count series are the runs'.
+	if !window {
+		for _, v := range []record.Verdict{record.Go, record.Warn, record.NoGo} {
+			add(mVerdict, b2f(rec.Verdict == v), Label{"verdict", string(v)})
+		}
+		add(mLastRun, float64(t.UnixNano())/1e9)
+		add(mRunDuration, rec.DurationSeconds)
+		if interval > 0 {
+			add(mInterval, interval.Seconds())
+		}
 	}
 	if l := rec.Results.URL; l != nil && !l.Expires.IsZero() {
 		add(mURLExpiry, float64(l.Expires.Unix()))
@@ -183,6 +205,18 @@ func TargetSamples(rec record.Record, interval time.Duration) []Sample {
 			add(mICMPRTT, st.v, Label{"stat", st.name})
 		}
 	}
+	if l := rec.Results.Live; l != nil && l.HeldBack == "" && l.Error == "" {
+		add(mLivePublishers, float64(l.Publishers))
+		add(mLiveReconnects, float64(l.ReconnectsTotal))
+		if l.Publishers > 0 {
+			add(mLiveAcked, l.AckedBps/8) // Prometheus' base unit is the byte (promtool rejects bits)
+			add(mLiveRTT, l.RTTSeconds)
+			add(mLiveRetrans, l.RetransmitRatio)
+			if l.StreamBps > 0 {
+				add(mLiveBacklog, l.BacklogSeconds)
+			}
+		}
+	}
 	counts := map[record.Severity]int{}
 	for _, f := range rec.Findings {
 		counts[f.Severity]++
@@ -195,7 +229,9 @@ func TargetSamples(rec record.Record, interval time.Duration) []Sample {
 		}
 	}
 	for _, s := range []record.Severity{record.Error, record.Warning, record.Info} {
-		add(mFindings, float64(counts[s]), Label{"severity", string(s)})
+		if !window {
+			add(mFindings, float64(counts[s]), Label{"severity", string(s)})
+		}
 	}
 	return out
 }
@@ -238,6 +274,7 @@ type Metrics struct {
 	mu        sync.Mutex
 	intervals map[string]time.Duration
 	latest    map[string]record.Record
+	live      map[string]record.Record // the latest live window of each live target
 }
 
 // New makes the self-metrics; constLabels (the agent id) go on each of the agent's own series.
@@ -265,6 +302,7 @@ func New(version, commit string, constLabels map[string]string) *Metrics {
 		goRuntime: newGoMetrics(),
 		intervals: map[string]time.Duration{},
 		latest:    map[string]record.Record{},
+		live:      map[string]record.Record{},
 	}
 	m.buildInfo.WithLabelValues(version, commit, runtime.Version()).Set(1)
 	return m
@@ -292,14 +330,42 @@ func (m *Metrics) SetTargets(intervals map[string]time.Duration) {
 			delete(m.latest, t)
 		}
 	}
+	for t := range m.live {
+		if _, ok := intervals[t]; !ok {
+			delete(m.live, t)
+		}
+	}
 }
 
 // Observe counts a target run and keeps its record as the target's latest.
+// A live window (record.LiveWindow) is kept beside the target's latest run, not counted as a
+// run: the target's series are the two merged (mergeLive).
 func (m *Metrics) Observe(rec record.Record) {
+	if rec.LiveWindow() {
+		m.mu.Lock()
+		m.live[rec.Target] = rec
+		m.mu.Unlock()
+		return
+	}
 	m.Runs.WithLabelValues(rec.Target, string(rec.Verdict)).Inc()
 	m.mu.Lock()
 	m.latest[rec.Target] = rec
 	m.mu.Unlock()
+}
+
+// mergeLive is a target's latest run with its latest live window: the run's series, the window's
+// live series, the findings of both and the worse verdict.
+func mergeLive(run record.Record, haveRun bool, win record.Record, haveWin bool) record.Record {
+	switch {
+	case !haveWin:
+		return run
+	case !haveRun:
+		return win
+	}
+	run.Findings = append(append([]record.Finding{}, run.Findings...), win.Findings...)
+	run.Verdict = record.Worst(run.Verdict, win.Verdict)
+	run.Results.Live = win.Results.Live
+	return run
 }
 
 // Interval of a target, 0 when unknown.
@@ -317,10 +383,17 @@ func (m *Metrics) LatestSamples() []Sample {
 	for n := range m.latest {
 		names = append(names, n)
 	}
+	for n := range m.live {
+		if _, ok := m.latest[n]; !ok {
+			names = append(names, n)
+		}
+	}
 	slices.Sort(names)
 	var out []Sample
 	for _, n := range names {
-		out = append(out, TargetSamples(m.latest[n], m.intervals[n])...)
+		run, haveRun := m.latest[n]
+		win, haveWin := m.live[n]
+		out = append(out, targetSamples(mergeLive(run, haveRun, win, haveWin), m.intervals[n], !haveRun)...)
 	}
 	return out
 }

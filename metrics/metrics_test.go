@@ -21,6 +21,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/path"
+	"github.com/ingestprobe/ingestprobe/probes/live"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
@@ -66,6 +67,13 @@ func sampleRecords() []record.Record {
 				},
 				SRT: &srt.Result{Probe: "srt", Address: "192.0.2.3", Port: 9000, Phase: srt.PhaseConclusion, Error: srt.Rejected,
 					RejectReason: srt.RejectBadSecret, RejectCode: 10, RTTSeconds: 0.0004, InductionSeconds: 0.0004, ConclusionSeconds: 0.0051}}},
+		// A live window of "backup" (live = true): the encoder's connection, congested; its series
+		// and findings join the target's run's.
+		{Agent: "enc1", Target: "backup", Time: t0.Add(5 * time.Second), DurationSeconds: 5, Verdict: record.Warn, Labels: map[string]string{"venue": "berlin"},
+			Findings: []record.Finding{{Code: "live.congested", Severity: record.Warning}},
+			Results: record.Results{Live: &live.Result{Probe: "live", Ingest: "192.0.2.2:1935", WindowSeconds: 5, Publishers: 1, AckedBps: 1.2e6,
+				RTTSeconds: 0.045, RetransmitRatio: 0.004, BacklogBytes: 300000, BacklogSeconds: 1.25, StreamBps: 1.92e6, ReconnectsTotal: 1,
+				Connections: []live.Connection{{Local: "10.0.0.5:50000", Remote: "192.0.2.2:1935", Process: "obs"}}}}},
 	}
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/metrics"
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
+	"github.com/ingestprobe/ingestprobe/probes/live"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/record"
@@ -175,7 +176,11 @@ func emitted(t *testing.T) map[string]map[string]bool {
 				URL:  &ingesturl.Lint{Probe: "url", Scheme: "rtmp", Expires: t0.Add(time.Hour)},
 				RTMP: &rtmp.Result{Probe: "rtmp", OK: true, HandshakeSeconds: 0.001},
 			}}
-		for _, s := range metrics.TargetSamples(rec, 30*time.Second) {
+		// A live window (live = true targets) of the same target.
+		win := record.Record{Agent: "enc1", Target: "main", Time: t0, Verdict: record.NoGo, Labels: static,
+			Findings: []record.Finding{{Code: "live.stalled", Severity: record.Error}},
+			Results:  record.Results{Live: &live.Result{Probe: "live", Publishers: 1, StreamBps: 1e6, AckedBps: 1e6}}}
+		for _, s := range append(metrics.TargetSamples(rec, 30*time.Second), metrics.TargetSamples(win, 30*time.Second)...) {
 			var names []string
 			for _, l := range s.Labels {
 				names = append(names, l.Name)

@@ -14,6 +14,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
 	"github.com/ingestprobe/ingestprobe/probes/path"
+	"github.com/ingestprobe/ingestprobe/probes/live"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
@@ -91,7 +92,13 @@ type Results struct {
 	// and the ingest port connected on both (role "other_family").
 	RTMPOther *rtmp.Result
 	ICMP      *icmp.Result // nil when icmp = false, or no address was resolved
+	// Live is a window of the encoder's own connection (live = true targets): alone in the live
+	// sampler's records, or, with HeldBack, in a pipeline record whose publish probe was held back.
+	Live *live.Result
 }
+
+// LiveWindow says the record is one window of the live watch (not a pipeline run).
+func (r Record) LiveWindow() bool { return r.Results.Live != nil && r.Results.Live.HeldBack == "" }
 
 // MarshalJSON writes the list.
 func (r Results) MarshalJSON() ([]byte, error) {
@@ -125,6 +132,9 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	}
 	if r.ICMP != nil {
 		list = append(list, r.ICMP)
+	}
+	if r.Live != nil {
+		list = append(list, r.Live)
 	}
 	return json.Marshal(list)
 }
@@ -190,6 +200,11 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 		case "icmp":
 			r.ICMP = new(icmp.Result)
 			if err := json.Unmarshal(raw, r.ICMP); err != nil {
+				return err
+			}
+		case "live":
+			r.Live = new(live.Result)
+			if err := json.Unmarshal(raw, r.Live); err != nil {
 				return err
 			}
 		default:

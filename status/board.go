@@ -51,7 +51,15 @@ type targetState struct {
 	interval time.Duration
 	since    time.Time // when the board first knew it: a target never checked is stale from here
 	latest   *latest
+	live     *liveView // the latest live window (live = true targets)
 	hist     ring
+}
+
+// liveView is what the tile shows of the latest live window.
+type liveView struct {
+	status   LiveStatus
+	verdict  record.Verdict
+	findings []Finding
 }
 
 // latest is what the board shows of a target's last record.
@@ -116,6 +124,10 @@ func (b *Board) Observe(rec record.Record) {
 	if s == nil {
 		return
 	}
+	if rec.LiveWindow() { // beside the latest run, not in the run history
+		s.live = liveViewOf(rec, fs)
+		return
+	}
 	if rec.URL != s.urlIn { // the same URL run after run: redact (parse) it once
 		s.urlIn, s.url = rec.URL, ingesturl.Redact(rec.URL)
 	}
@@ -154,6 +166,32 @@ type TargetStatus struct {
 	Stale           bool            `json:"stale"` // no record for StaleAfter intervals
 	Findings        []Finding       `json:"findings"`
 	History         History         `json:"history"` // the last hour, oldest first
+	// Live is the latest live window, for targets with live = true: the encoder's own connection.
+	// Its warnings and errors are among Findings, and Verdict is the worse of the run's and its.
+	Live *LiveStatus `json:"live,omitempty"`
+}
+
+// LiveStatus is the tile's live line: the publishers and their figures.
+type LiveStatus struct {
+	At              time.Time `json:"at"`
+	Error           string    `json:"error,omitempty"`
+	Publishers      int       `json:"publishers"`
+	Processes       []string  `json:"processes"`
+	AckedBps        float64   `json:"acked_bps"`
+	RTTSeconds      float64   `json:"rtt_seconds"`
+	RetransmitRatio float64   `json:"retransmit_ratio"`
+	BacklogSeconds  float64   `json:"backlog_seconds"`
+	Reconnects      int       `json:"reconnects"`
+}
+
+func liveViewOf(rec record.Record, fs []Finding) *liveView {
+	l := rec.Results.Live
+	st := LiveStatus{At: rec.Time.UTC(), Error: string(l.Error), Publishers: l.Publishers, Processes: []string{}, AckedBps: l.AckedBps,
+		RTTSeconds: l.RTTSeconds, RetransmitRatio: l.RetransmitRatio, BacklogSeconds: l.BacklogSeconds, Reconnects: l.Reconnects}
+	for _, c := range l.Connections {
+		st.Processes = append(st.Processes, c.Process)
+	}
+	return &liveView{status: st, verdict: rec.Verdict, findings: fs}
 }
 
 // Finding is a finding as the crew reads it; evidence stays in the records.
@@ -189,6 +227,19 @@ func (b *Board) Status() Document {
 			t.Verdict, t.CheckedAt, t.DurationSeconds = &v, &at, &d
 			t.Findings = append(t.Findings, l.findings...)
 			last = l.checkedAt
+		}
+		if lv := s.live; lv != nil {
+			st := lv.status
+			t.Live = &st
+			for _, f := range lv.findings {
+				if f.Severity != record.Info {
+					t.Findings = append(t.Findings, f)
+				}
+			}
+			if t.Verdict != nil {
+				w := record.Worst(*t.Verdict, lv.verdict)
+				t.Verdict = &w
+			}
 		}
 		t.Stale = s.interval > 0 && now.Sub(last) > StaleAfter*s.interval
 		t.History = make(History, 0, s.hist.n)

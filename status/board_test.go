@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingestprobe/ingestprobe/probes/live"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
 	"github.com/ingestprobe/ingestprobe/record"
 )
@@ -206,5 +207,26 @@ func TestBoardConfigure(t *testing.T) {
 	// At 10 min an hour is 8 points; the ring keeps room for the 10 it holds.
 	if n := len(b.byName["a"].hist.buf); n != 10 {
 		t.Errorf("a's ring after its interval grew: got %d; want 10", n)
+	}
+}
+
+// A live window shows on its target's tile beside the latest run: its figures, its warnings and
+// errors among the findings, the worse verdict — and it is not a run in the history.
+func TestBoardLive(t *testing.T) {
+	b := NewBoard("v")
+	b.Configure("enc1", []Target{{Name: "main", URL: "rtmp://h/live/k", Interval: 30 * time.Second}})
+	t0 := time.Now()
+	b.Observe(record.Record{Target: "main", Time: t0, Verdict: record.Go, Findings: []record.Finding{}})
+	b.Observe(record.Record{Target: "main", Time: t0.Add(time.Second), Verdict: record.NoGo,
+		Findings: []record.Finding{{Code: "live.stalled", Severity: record.Error, Message: "stalled"}},
+		Results: record.Results{Live: &live.Result{Probe: "live", Publishers: 1, AckedBps: 0, StalledSeconds: 6,
+			Connections: []live.Connection{{Process: "obs"}}}}})
+	doc := b.Status()
+	ts := doc.Targets[0]
+	if ts.Live == nil || ts.Live.Publishers != 1 || len(ts.Live.Processes) != 1 || ts.Live.Processes[0] != "obs" {
+		t.Fatalf("live %+v", ts.Live)
+	}
+	if *ts.Verdict != record.NoGo || len(ts.Findings) != 1 || ts.Findings[0].Code != "live.stalled" || len(ts.History) != 1 {
+		t.Errorf("verdict %s, findings %+v, %d points; want no-go, live.stalled, the run alone in the history", *ts.Verdict, ts.Findings, len(ts.History))
 	}
 }

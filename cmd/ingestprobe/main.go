@@ -66,6 +66,7 @@ const mainUsage = `ingestprobe tells, from this network, whether publishing to a
 Usage:
   ingestprobe check [URL|NAME …] [--config F] [--json] [--timeout D]   one-shot GO / NO-GO
   ingestprobe check --watch [--every 10s] [URL|NAME …]                 the same, redrawn until Ctrl-C
+  ingestprobe watch [URL|NAME …] [--for D] [--bitrate RATE] [--json]  during the show: the encoder's own connection
   ingestprobe run [--config F]                                        the agent, in the foreground
   ingestprobe url check URL [--key-file F] [--json]                    lint a publishing URL offline
   ingestprobe url sign --domain D --stream S --key-file F [--valid 24h] print a signed Tencent push URL
@@ -117,6 +118,8 @@ func run(ctx context.Context, e env, args []string) int {
 	switch args[0] {
 	case "check":
 		code, err = cmdCheck(ctx, e, args[1:])
+	case "watch":
+		code, err = cmdWatchLive(ctx, e, args[1:])
 	case "run":
 		code, err = cmdRun(ctx, e, args[1:])
 	case "config":

@@ -126,7 +126,11 @@ func (l *Lab) startNginx(ctx context.Context) error {
 		return fmt.Errorf("lab: %w", err)
 	}
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(nginxConfig(dir, rtmpModule(), l.opts.RTMPServer, l.ingest6()...)), 0o644); err != nil {
+	text := nginxConfig(dir, rtmpModule(), l.opts.RTMPServer, l.ingest6()...)
+	if l.opts.HTTPLocations != "" {
+		text = strings.Replace(text, "\t\tlocation / {", "\t\t"+l.opts.HTTPLocations+"\n\t\tlocation / {", 1)
+	}
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
 	p, err := l.start("nginx", l.Server, l.tools.Nginx, "-p", dir+"/", "-c", conf, "-e", filepath.Join(dir, "error.log"))

@@ -177,12 +177,17 @@ func (r *RemoteWrite) build(batch []spool.Record, now time.Time) (*writeRequest,
 				findings[k] = s.Labels
 			}
 		}
-		for k, ls := range next[rec.Target] {
+		// A live window's findings clear with the next window, a run's with the next run.
+		key := rec.Target
+		if rec.LiveWindow() {
+			key += "\x00live"
+		}
+		for k, ls := range next[key] {
 			if _, still := findings[k]; !still {
 				w.add(metrics.Finding, ls, 0, ts)
 			}
 		}
-		next[rec.Target] = findings
+		next[key] = findings
 	}
 	var self []metrics.Sample
 	if r.lastSelfAt.IsZero() || now.Sub(r.lastSelfAt) >= selfMetricsEvery {

@@ -153,6 +153,19 @@
     return box;
   }
 
+  // liveLine is the encoder's own connection during the show (live = true targets).
+  function liveLine(l) {
+    var d = el('div', 'live');
+    var text;
+    if (l.error) text = 'live watch not available';
+    else if (!l.publishers) text = 'live: no publisher';
+    else text = 'live: ' + l.processes.join(', ') + ' · ' + (l.acked_bps / 1e6).toFixed(2) + ' Mbit/s · RTT ' + duration(l.rtt_seconds) +
+      ' · ' + (l.retransmit_ratio * 100).toFixed(1) + ' % retransmitted · backlog ' + l.backlog_seconds.toFixed(2) + ' s' +
+      (l.reconnects ? ' · ' + l.reconnects + ' reconnects' : '');
+    d.appendChild(document.createTextNode(text));
+    return d;
+  }
+
   function tile(t, stale) {
     var sec = el('section', 'tile t-' + (t.verdict || 'none') + (stale ? ' stale' : ''));
     sec.setAttribute('data-target', t.name);
@@ -174,6 +187,7 @@
       when.appendChild(document.createTextNode(' no result for over ' + STALE_AFTER + ' intervals (' + duration(t.interval_seconds) + ' each): the verdict is old'));
     }
     sec.appendChild(when);
+    if (t.live) sec.appendChild(liveLine(t.live));
     if (t.findings.length) sec.appendChild(findingsList(t.findings));
     sec.appendChild(history(t));
     return sec;
