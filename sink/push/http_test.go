@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -515,4 +516,32 @@ func TestHTTPTLS(t *testing.T) {
 			t.Errorf("got %v; want an error saying the file holds no certificate", err)
 		}
 	})
+}
+
+// TestHTTPCloseBeforeStart: the reporter starts each push loop on a goroutine and may close at
+// once (a one-shot run, a signal right after start); a Close that comes before the loop began must
+// still deliver what is queued, even though the reporter cancels the loop's context next.
+func TestHTTPCloseBeforeStart(t *testing.T) {
+	var got atomic.Int32
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		got.Add(1)
+	}))
+	rig := newPushRig(t, "collector", spool.Options{})
+	rig.add(pushRecord(1, "main"), pushRecord(2, "main"))
+	h, err := NewHTTP(rig.sinkConfig(sink.HTTP, srv.URL), rig.m, rig.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, ccancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer ccancel()
+	if err := h.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // as the reporter does after Close
+	h.Start(ctx, rig.cur, rig.wake)
+	if got.Load() == 0 || rig.sent() != 2 {
+		t.Errorf("got %d requests and %v records sent; want the 2 queued records delivered", got.Load(), rig.sent())
+	}
 }

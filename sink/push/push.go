@@ -304,6 +304,18 @@ func (p *pusher) Start(ctx context.Context, cur *spool.Cursor, wake <-chan struc
 		return
 	}
 	p.started = true
+	if p.closing {
+		// Close came first (the reporter closed right after starting, before this goroutine
+		// ran): drain now, within the deadline Close was given, not the reporter's context,
+		// which it cancels next — it waits for this Start to return.
+		var stop context.CancelFunc
+		if p.deadline.IsZero() {
+			ctx, stop = context.WithTimeout(context.WithoutCancel(ctx), p.timeout)
+		} else {
+			ctx, stop = context.WithDeadline(context.WithoutCancel(ctx), p.deadline)
+		}
+		defer stop()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	p.cancelRun = cancel
 	p.mu.Unlock()
@@ -343,7 +355,7 @@ func (p *pusher) Close(ctx context.Context) error {
 	close(p.drain)
 	p.mu.Unlock()
 	if !started {
-		return nil // Start will see the drain and the reporter's cancel
+		return nil // a Start still to come drains within p.deadline (see Start)
 	}
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
