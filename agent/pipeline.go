@@ -20,6 +20,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/probes/uplink"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/record"
 )
@@ -56,6 +57,9 @@ type Pipeline struct {
 	Clock func(ctx context.Context) clock.Result
 	// ClockSkewWarn and ClockSkewError are clock.skew's thresholds; 0 = the defaults.
 	ClockSkewWarn, ClockSkewError time.Duration
+	// UplinkProgress, if set, is told the soak's progress (the rate acknowledged over the last
+	// second) at each sample. It must not block.
+	UplinkProgress func(target string, p uplink.Progress)
 	// Offline runs only the URL doctor (and the clock reference, when set): no DNS, no TCP.
 	// `url check` uses it, so its findings are the pipeline's own.
 	Offline bool
@@ -68,6 +72,7 @@ type Pipeline struct {
 	srt  func(srt.Config) srtProbe
 
 	icmpRaw atomic.Bool // a burst needed the raw socket: try it first from now on
+	soaking sync.Map    // names of the targets a soak publishes to now
 }
 
 type icmpProbe interface {
@@ -321,11 +326,16 @@ func (p *Pipeline) probe(ctx context.Context, t Target, u *ingesturl.URL) record
 
 // probeRTMP runs the RTMP probe on the first address whose ingest port connected: an encoder
 // would use that one, and a second session elsewhere adds nothing but load. It has its own
-// deadline, lengthened by the hold for a publish.
+// deadline, lengthened by the hold for a publish, and by the soak's warm-up and window when this
+// run soaks (soakNow): then the publish carries the uplink soak in place of its hold.
 func (p *Pipeline) probeRTMP(ctx context.Context, t Target, u *ingesturl.URL, timeout time.Duration, res *record.Results) {
 	level := t.RTMP
 	if level == "" {
 		level = rtmp.LevelHandshake
+	}
+	soak := p.soakNow(t)
+	if soak {
+		level = rtmp.LevelPublish
 	}
 	if level == rtmp.LevelOff || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || ctx.Err() != nil {
 		return
@@ -342,14 +352,72 @@ func (p *Pipeline) probeRTMP(ctx context.Context, t Target, u *ingesturl.URL, ti
 	if !addr.IsValid() {
 		return // TCP findings say why
 	}
-	p.progress(t.Name, StageRTMP)
-	if level == rtmp.LevelPublish {
+	if level == rtmp.LevelPublish && !soak {
+		if _, busy := p.soaking.Load(t.Name); busy {
+			// The soak of this target publishes now: a publish check would only find its own
+			// stream in use. Connect tells as much about the ingest without touching the stream.
+			level = rtmp.LevelConnect
+		}
+	}
+	cfg := rtmp.Config{Address: addr, URL: u, Level: level, CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify}
+	var (
+		ucfg uplink.Config
+		ur   *uplink.Result
+	)
+	if soak {
+		release, ok := acquireSoak(ctx)
+		if !ok {
+			return
+		}
+		defer release()
+		p.soaking.Store(t.Name, true)
+		defer p.soaking.Delete(t.Name)
+		ucfg = uplink.Config{Rate: t.Uplink, Window: t.UplinkFor}
+		if p.UplinkProgress != nil {
+			ucfg.Progress = func(pr uplink.Progress) { p.UplinkProgress(t.Name, pr) }
+		}
+		timeout += uplink.Budget(ucfg)
+		cfg.Stream = func(ctx context.Context, st *rtmp.Stream) error {
+			r, err := uplink.New(ucfg).Stream(ctx, st)
+			ur = &r
+			return err
+		}
+	} else if level == rtmp.LevelPublish {
 		timeout += rtmp.DefaultHold
 	}
+	p.progress(t.Name, StageRTMP)
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r := p.newRTMP(rtmp.Config{Address: addr, URL: u, Level: level, CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify}).Run(rctx)
+	r := p.newRTMP(cfg).Run(rctx)
 	res.RTMP = &r
+	if soak {
+		if ur == nil {
+			nr := uplink.NotRun(ucfg)
+			ur = &nr
+		}
+		res.Uplink = ur
+	}
+}
+
+// soakNow is the one place that decides whether this run of t soaks its uplink: the target asks
+// for a soak (a bitrate, and a run marked Soak by check --uplink or the daemon's soak schedule).
+// What else may hold a soak back (a show live on the stream, say) belongs here.
+func (p *Pipeline) soakNow(t Target) bool {
+	return t.Soak && t.Uplink > 0
+}
+
+// soakSlot is the agent-wide limit of one soak at a time: two soaks would share the uplink and
+// each measure half of it. It is the process's, so a reload's new pipeline shares it too.
+var soakSlot = make(chan struct{}, 1)
+
+// acquireSoak waits for the soak slot, or for ctx.
+func acquireSoak(ctx context.Context) (release func(), ok bool) {
+	select {
+	case soakSlot <- struct{}{}:
+		return func() { <-soakSlot }, true
+	case <-ctx.Done():
+		return nil, false
+	}
 }
 
 func roleOf(i int) string {

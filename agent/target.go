@@ -33,6 +33,14 @@ type Target struct {
 	SkipICMP       bool
 	ICMPCount      int
 	ICMPThresholds diagnose.ICMPThresholds
+	// Uplink is the show's bitrate in bit/s for the uplink soak (0 = none); UplinkFor its
+	// measured window (0 = uplink.DefaultWindow) and UplinkEvery the daemon's soak schedule
+	// (0 = uplink.DefaultEvery). Soak marks a run that soaks: check --uplink, and the runs of
+	// the daemon's soak schedule; Pipeline.soakNow has the last word.
+	Uplink      int64
+	UplinkFor   time.Duration
+	UplinkEvery time.Duration
+	Soak        bool
 
 	// parsed is URL parsed, once, by TargetFromURL or the config; nil (with parseErr nil) for a
 	// target built by hand, which Run parses itself.
@@ -56,6 +64,7 @@ func TargetsFromConfig(c *config.Config) []Target {
 			Mode: ingesturl.Mode(t.Mode), SignKeys: t.SignKeys, MinURLValidity: t.MinURLValidity.D(), EventEnd: t.EventEnd.Time,
 			RTMP: rtmp.Level(t.RTMP), CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify,
 			SkipICMP: t.ICMP != nil && !*t.ICMP, ICMPCount: t.ICMPCount, ICMPThresholds: icmpThresholds(t),
+			Uplink: t.UplinkBPS, UplinkFor: t.UplinkFor.D(), UplinkEvery: t.UplinkEvery.D(),
 			parsed: t.Parsed})
 	}
 	return out

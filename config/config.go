@@ -148,6 +148,15 @@ type Target struct {
 	LossWarnRatio  *float64 `toml:"loss_warn_ratio"`  // net.packet_loss warning above this; default 0.02
 	LossErrorRatio *float64 `toml:"loss_error_ratio"` // net.packet_loss error above this; default 0.2
 	LatencyWarn    Duration `toml:"latency_warn"`     // net.high_latency above this average; default "150ms"
+
+	// The uplink soak (docs/findings.md, uplink.*): publish real H.264/AAC at the show's bitrate
+	// for uplink_for, every uplink_every, on a schedule of its own beside the checks, and say
+	// whether this network sustains it. Off without uplink.
+	Uplink      string   `toml:"uplink"`       // the show's total bitrate: "6M", "4500k", "6000000"
+	UplinkFor   Duration `toml:"uplink_for"`   // the measured window, 3s to 5m; default 10s
+	UplinkEvery Duration `toml:"uplink_every"` // how often; at least 1m; default 1h
+	// UplinkBPS is Uplink, parsed by the validation.
+	UplinkBPS int64 `toml:"-"`
 }
 
 // Path is the file the config was read from ("" for one built in memory).

@@ -52,6 +52,11 @@ var Catalogue = []Entry{
 	{"url.wrong_port", record.Error, "the port is not the one the provider's ingest listens on for the scheme"},
 	{"url.wrong_app", record.Error, "the application is not the provider's (YouTube live2, Twitch and IVS app, Facebook rtmp)"},
 	{"clock.skew", record.Warning, "this host's clock differs from a trusted clock"},
+	{"uplink.insufficient", record.Error, "the uplink soak achieved less than the show's bitrate"},
+	{"uplink.no_headroom", record.Warning, "the uplink carries the show's bitrate but not 1.25 × it"},
+	{"uplink.retransmits", record.Warning, "more than 2 % of the segments sent during the soak were retransmitted"},
+	{"uplink.bufferbloat", record.Warning, "the round trip under the soak's load grew above 4 × the idle one and by more than 50 ms"},
+	{"uplink.unmeasured", record.Warning, "the soak published but nothing measured what the ingest received"},
 }
 
 // Known says code is in the catalogue.

@@ -30,7 +30,7 @@ type Input struct {
 	ICMP           ICMPThresholds // zero: the defaults
 }
 
-// Findings diagnoses one target run. The order is the order of the pipeline: URL, clock, DNS, TCP, SRT, RTMP, ICMP.
+// Findings diagnoses one target run. The order is the order of the pipeline: URL, clock, DNS, TCP, SRT, RTMP, ICMP, uplink.
 func Findings(in Input) []record.Finding {
 	var out []record.Finding
 	if in.URL == nil {
@@ -62,6 +62,7 @@ func Findings(in Input) []record.Finding {
 	out = append(out, srtFindings(in.Results.SRT, in.Results.TCP, in.Results.ICMP)...)
 	out = append(out, rtmpFindings(in.URL.App, in.Results.RTMP)...)
 	out = append(out, icmpFindings(in.Results.ICMP, in.ICMP, anyConnected(in.Results.TCP) || srtReached(in.Results.SRT))...)
+	out = append(out, uplinkFindings(in.Results.Uplink)...)
 	return likelyCauses(out)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/probes/uplink"
 )
 
 // Severity of a finding.
@@ -83,6 +84,9 @@ type Results struct {
 	SRT   *srt.Result // srt:// targets: the SRT handshake, beside the TCP connects to the alternative ports
 	RTMP  *rtmp.Result
 	ICMP  *icmp.Result // nil when icmp = false, or no address was resolved
+	// Uplink is the uplink soak (check --uplink, a target's uplink on its own schedule): nil
+	// on the runs that did not soak.
+	Uplink *uplink.Result
 }
 
 // MarshalJSON writes the list.
@@ -108,6 +112,9 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	}
 	if r.ICMP != nil {
 		list = append(list, r.ICMP)
+	}
+	if r.Uplink != nil {
+		list = append(list, r.Uplink)
 	}
 	return json.Marshal(list)
 }
@@ -159,6 +166,11 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 		case "icmp":
 			r.ICMP = new(icmp.Result)
 			if err := json.Unmarshal(raw, r.ICMP); err != nil {
+				return err
+			}
+		case "uplink":
+			r.Uplink = new(uplink.Result)
+			if err := json.Unmarshal(raw, r.Uplink); err != nil {
 				return err
 			}
 		default:
