@@ -28,9 +28,15 @@ func TestUplinkFindings(t *testing.T) {
 		{"retransmits at 2 % are fine", func() uplink.Result { r := measured(7_500_000); r.RetransmitRatio = 0.02; return r }, nil, ""},
 		{"bufferbloat", func() uplink.Result { r := measured(7_500_000); r.RTTAvgSeconds = 0.090; return r }, []string{"uplink.bufferbloat"}, "fq_codel"},
 		// 4 × a 5 ms idle RTT is 20 ms: more than 4 × but not 50 ms more is no bloat.
-		{"4 × but under 50 ms more", func() uplink.Result { r := measured(7_500_000); r.RTTIdleSeconds, r.RTTAvgSeconds = 0.005, 0.045; return r }, nil, ""},
+		{"4 × but under 50 ms more", func() uplink.Result {
+			r := measured(7_500_000)
+			r.RTTIdleSeconds, r.RTTAvgSeconds = 0.005, 0.045
+			return r
+		}, nil, ""},
 		{"no TCP_INFO: no bloat judged", func() uplink.Result { r := measured(7_500_000); r.RTTIdleSeconds, r.RTTAvgSeconds = 0, 0.5; return r }, nil, ""},
-		{"unmeasured", func() uplink.Result { return uplink.Result{Probe: "uplink", Error: uplink.Unmeasured, TargetBPS: 6_000_000} }, []string{"uplink.unmeasured"}, "Linux"},
+		{"unmeasured", func() uplink.Result {
+			return uplink.Result{Probe: "uplink", Error: uplink.Unmeasured, TargetBPS: 6_000_000}
+		}, []string{"uplink.unmeasured"}, "Linux"},
 		{"not published: the RTMP finding says why", func() uplink.Result { return uplink.NotRun(uplink.Config{Rate: 6_000_000}) }, nil, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {

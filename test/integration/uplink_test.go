@@ -167,7 +167,9 @@ func TestIntegrationUplink(t *testing.T) {
 		if out, err := l.VenueCommand(ctx, "ip", "link", "set", "dev", "eth0", "gso_max_segs", "1").CombinedOutput(); err != nil {
 			t.Fatalf("ip link set gso_max_segs: %v: %s", err, out)
 		}
-		t.Cleanup(func() { _ = l.VenueCommand(context.WithoutCancel(ctx), "ip", "link", "set", "dev", "eth0", "gso_max_segs", "65535").Run() })
+		t.Cleanup(func() {
+			_ = l.VenueCommand(context.WithoutCancel(ctx), "ip", "link", "set", "dev", "eth0", "gso_max_segs", "65535").Run()
+		})
 		if err := l.SetFirewall(ctx, lab.LosePort(1935, 3)); err != nil {
 			t.Fatal(err)
 		}
