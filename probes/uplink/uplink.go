@@ -257,7 +257,10 @@ func (p *Probe) send(ctx context.Context, pub Publisher, c *clip, t0, end time.T
 			if !due.Before(end) {
 				return nil
 			}
-			if wait := due.Sub(p.now()); wait > 0 {
+			// Frames due within writeAhead go out with the one before them: one wake-up per video
+			// frame or so instead of one per audio and video frame (the soak's CPU is mostly
+			// wake-ups), at most writeAhead earlier than an encoder would send them.
+			if wait := due.Sub(p.now()); wait > writeAhead {
 				timer.Reset(wait)
 				select {
 				case <-ctx.Done():
@@ -298,6 +301,9 @@ func (p *Probe) send(ctx context.Context, pub Publisher, c *clip, t0, end time.T
 		}
 	}
 }
+
+// writeAhead is how early a frame may be written: less than a video frame's 40 ms.
+const writeAhead = 25 * time.Millisecond
 
 // tcpStats is what one TCP_INFO read gives the soak.
 type tcpStats struct {
