@@ -106,8 +106,10 @@ func TestStreamLoopback(t *testing.T) {
 	if r.AchievedBPS < 0.9*r.SentBPS || r.AchievedBPS > 1.1*r.SentBPS {
 		t.Errorf("achieved %.0f bit/s; want about what was sent (%.0f) on loopback", r.AchievedBPS, r.SentBPS)
 	}
-	if r.DurationSeconds < 2.9 || r.DurationSeconds > 3.5 || r.RetransmitRatio != 0 || r.RecommendedMaxBPS != Recommended(r.AchievedBPS) {
-		t.Errorf("got %+v; want a 3 s window, no retransmission, the recommendation from achieved", r)
+	// Loopback loses nothing, but a paced flow may still see a tail loss probe (counted as a
+	// retransmission) when a loaded machine delays an ACK: a little, never the 2 % that warns.
+	if r.DurationSeconds < 2.9 || r.DurationSeconds > 3.5 || r.RetransmitRatio >= 0.02 || r.RecommendedMaxBPS != Recommended(r.AchievedBPS) {
+		t.Errorf("got %+v; want a 3 s window, next to no retransmission, the recommendation from achieved", r)
 	}
 	if pub.msgs["data"] != 1 || pub.msgs["video"] < 25*3 || pub.msgs["audio"] < 46*3 {
 		t.Errorf("messages %v; want onMetaData once, 25 video and ~47 audio frames a second", pub.msgs)
