@@ -13,6 +13,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/config"
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/metrics"
+	"github.com/ingestprobe/ingestprobe/probes/uplink"
 	"github.com/ingestprobe/ingestprobe/record"
 	"github.com/ingestprobe/ingestprobe/reporter"
 	"github.com/ingestprobe/ingestprobe/spool"
@@ -161,6 +162,15 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (
 		targets = append(targets, Scheduled{Target: t, Interval: iv})
 	}
 	d.Metrics.SetTargets(intervals)
+	emit := func(rec record.Record) {
+		n, err := seq.Next()
+		if err != nil {
+			d.Log.Error("record id not reserved; record kept without id", zap.Error(err))
+		} else {
+			rec.ID = fmt.Sprintf("%s:%d", cfg.Agent.ID, n)
+		}
+		rep.Write(rec)
+	}
 	pipeline := NewPipeline(cfg, d.Log)
 	sched := &Scheduler{
 		Pipeline:    pipeline,
@@ -168,16 +178,11 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (
 		Concurrency: cfg.Agent.Concurrency,
 		Log:         d.Log,
 		Lag:         d.Lag,
-		Emit: func(rec record.Record) {
-			n, err := seq.Next()
-			if err != nil {
-				d.Log.Error("record id not reserved; record kept without id", zap.Error(err))
-			} else {
-				rec.ID = fmt.Sprintf("%s:%d", cfg.Agent.ID, n)
-			}
-			rep.Write(rec)
-		},
+		Emit:        emit,
 	}
+	// The uplink soaks run on a schedule of their own, one at a time (the pipeline's soak slot
+	// holds that across schedulers too), so a soak never delays the checks.
+	soaks := &Scheduler{Pipeline: pipeline, Targets: SoakSchedule(targets), Concurrency: 1, Log: d.Log, Emit: emit}
 	sctx, cancel := context.WithCancel(ctx)
 	g := &generation{cancel: cancel, done: make(chan struct{}), rep: rep}
 	// The live watch (live = true targets): its first sample is taken before the scheduler starts,
@@ -195,6 +200,7 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (
 			defer ls.Close()
 			wg.Go(func() { ls.Run(sctx) })
 		}
+		wg.Go(func() { soaks.Run(sctx) })
 		sched.Run(sctx)
 		wg.Wait()
 	}()
@@ -203,6 +209,25 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, seq *Sequence) (
 		d.Loaded(cfg)
 	}
 	return g, nil
+}
+
+// SoakSchedule is the soak schedule of targets: each one with an uplink bitrate, every
+// UplinkEvery (uplink.DefaultEvery when unset), its runs marked Soak.
+func SoakSchedule(targets []Scheduled) []Scheduled {
+	var out []Scheduled
+	for _, t := range targets {
+		if t.Uplink <= 0 {
+			continue
+		}
+		st := t.Target
+		st.Soak = true
+		every := st.UplinkEvery
+		if every <= 0 {
+			every = uplink.DefaultEvery
+		}
+		out = append(out, Scheduled{Target: st, Interval: every})
+	}
+	return out
 }
 
 // serveBoard starts the status board of cfg's [status] — a local sink of the reporter, which feeds

@@ -23,6 +23,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/probes/uplink"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/record"
 )
@@ -64,6 +65,9 @@ type Pipeline struct {
 	// the watch cannot tell. The publish-level RTMP probe (and any probe that takes the stream)
 	// then falls back to connect, and the record carries the returned result with HeldBack set.
 	ShowLive func(target string) *live.Result
+	// UplinkProgress, if set, is told the soak's progress (the rate acknowledged over the last
+	// second) at each sample. It must not block.
+	UplinkProgress func(target string, p uplink.Progress)
 	// Offline runs only the URL doctor (and the clock reference, when set): no DNS, no TCP.
 	// `url check` uses it, so its findings are the pipeline's own.
 	Offline bool
@@ -77,6 +81,7 @@ type Pipeline struct {
 	path func(path.Config) pathProbe
 
 	icmpRaw atomic.Bool // a burst needed the raw socket: try it first from now on
+	soaking sync.Map    // names of the targets a soak publishes to now
 }
 
 type icmpProbe interface {
@@ -349,7 +354,8 @@ func rtmpLevel(t Target) rtmp.Level {
 
 // probeRTMP runs the RTMP probe on the first address whose ingest port connected: an encoder
 // would use that one, and a second session elsewhere adds nothing but load. It has its own
-// deadline, lengthened by the hold for a publish.
+// deadline, lengthened by the hold for a publish, and by the soak's warm-up and window when this
+// run soaks (soakNow): then the publish carries the uplink soak in place of its hold.
 //
 // kept holds the ingest port's connections the TCP connects made (by index in res.TCP): the one to
 // the chosen address is handed to the session, the others are closed.
@@ -363,6 +369,10 @@ func (p *Pipeline) probeRTMP(ctx context.Context, t Target, u *ingesturl.URL, ti
 		}
 	}()
 	level := rtmpLevel(t)
+	soak := p.soakNow(t)
+	if soak {
+		level = rtmp.LevelPublish
+	}
 	if level == rtmp.LevelOff || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || ctx.Err() != nil {
 		return
 	}
@@ -381,18 +391,82 @@ func (p *Pipeline) probeRTMP(ctx context.Context, t Target, u *ingesturl.URL, ti
 	}
 	if level == rtmp.LevelPublish {
 		if held := p.heldBack(t); held != nil {
-			level = rtmp.LevelConnect // never publish over a show: the record says why
+			// Never publish over a show, neither a publish check nor a soak: the record says why.
+			level = rtmp.LevelConnect
+			if soak {
+				held.HeldBack = "publish (uplink soak)"
+				soak = false
+			}
 			res.Live = held
 		}
 	}
-	p.progress(t.Name, StageRTMP)
-	if level == rtmp.LevelPublish {
+	if level == rtmp.LevelPublish && !soak {
+		if _, busy := p.soaking.Load(t.Name); busy {
+			// The soak of this target publishes now: a publish check would only find its own
+			// stream in use. Connect tells as much about the ingest without touching the stream.
+			level = rtmp.LevelConnect
+		}
+	}
+	cfg := rtmp.Config{Address: addr, URL: u, Level: level, CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify, Conn: conn}
+	var (
+		ucfg uplink.Config
+		ur   *uplink.Result
+	)
+	if soak {
+		release, ok := acquireSoak(ctx)
+		if !ok {
+			return
+		}
+		defer release()
+		p.soaking.Store(t.Name, true)
+		defer p.soaking.Delete(t.Name)
+		ucfg = uplink.Config{Rate: t.Uplink, Window: t.UplinkFor}
+		if p.UplinkProgress != nil {
+			ucfg.Progress = func(pr uplink.Progress) { p.UplinkProgress(t.Name, pr) }
+		}
+		timeout += uplink.Budget(ucfg)
+		cfg.Stream = func(ctx context.Context, st *rtmp.Stream) error {
+			r, err := uplink.New(ucfg).Stream(ctx, st)
+			ur = &r
+			return err
+		}
+	} else if level == rtmp.LevelPublish {
 		timeout += rtmp.DefaultHold
 	}
+	p.progress(t.Name, StageRTMP)
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r := p.newRTMP(rtmp.Config{Address: addr, URL: u, Level: level, CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify, Conn: conn}).Run(rctx)
+	r := p.newRTMP(cfg).Run(rctx)
 	res.RTMP = &r
+	if soak {
+		if ur == nil {
+			nr := uplink.NotRun(ucfg)
+			ur = &nr
+		}
+		res.Uplink = ur
+	}
+}
+
+// soakNow is the one place that decides whether this run of t soaks its uplink: the target asks
+// for a soak (a bitrate, and a run marked Soak by check --uplink or the daemon's soak schedule).
+// A show live on the stream (heldBack, the live watch) holds it back in probeRTMP, which records
+// why.
+func (p *Pipeline) soakNow(t Target) bool {
+	return t.Soak && t.Uplink > 0
+}
+
+// soakSlot is the agent-wide limit of one soak at a time: two soaks would share the uplink and
+// each measure half of it. It is the process's, so a reload's new pipeline shares it too.
+var soakSlot = make(chan struct{}, 1)
+
+// acquireSoak waits for the soak slot, or for ctx.
+func acquireSoak(ctx context.Context) (release func(), ok bool) {
+	select {
+	case soakSlot <- struct{}{}:
+		return func() { <-soakSlot }, true
+	case <-ctx.Done():
+		return nil, false
+	}
 }
 
 func roleOf(i int) string {

@@ -42,6 +42,14 @@ type Target struct {
 	Live                 bool
 	LiveEvery, LiveQuiet time.Duration
 	Bitrate              float64
+	// Uplink is the show's bitrate in bit/s for the uplink soak (0 = none); UplinkFor its
+	// measured window (0 = uplink.DefaultWindow) and UplinkEvery the daemon's soak schedule
+	// (0 = uplink.DefaultEvery). Soak marks a run that soaks: check --uplink, and the runs of
+	// the daemon's soak schedule; Pipeline.soakNow has the last word.
+	Uplink      int64
+	UplinkFor   time.Duration
+	UplinkEvery time.Duration
+	Soak        bool
 
 	// parsed is URL parsed, once, by TargetFromURL or the config; nil (with parseErr nil) for a
 	// target built by hand, which Run parses itself.
@@ -66,7 +74,11 @@ func TargetsFromConfig(c *config.Config) []Target {
 			RTMP: rtmp.Level(t.RTMP), CAFile: t.CAFile, InsecureSkipVerify: t.InsecureSkipVerify,
 			SkipICMP: t.ICMP != nil && !*t.ICMP, ICMPCount: t.ICMPCount, ICMPThresholds: icmpThresholds(t),
 			Trace: path.Mode(t.Trace), Live: t.Live, LiveEvery: t.LiveEvery.D(), LiveQuiet: t.LiveQuiet.D(), Bitrate: t.BitrateBPS,
+			Uplink: t.UplinkBPS, UplinkFor: t.UplinkFor.D(), UplinkEvery: t.UplinkEvery.D(),
 			parsed: t.Parsed})
+		if t.BitrateBPS == 0 && t.UplinkBPS > 0 {
+			out[len(out)-1].Bitrate = float64(t.UplinkBPS) // the show's bitrate: bitrate, else uplink
+		}
 	}
 	return out
 }

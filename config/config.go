@@ -182,6 +182,14 @@ type Target struct {
 	Bitrate   string   `toml:"bitrate"`    // the show's bitrate ("2500k", "6M"): live.below_bitrate
 	// BitrateBPS is Bitrate in bits per second, set by the validation (0 = none).
 	BitrateBPS float64 `toml:"-"`
+	// The uplink soak (docs/findings.md, uplink.*): publish real H.264/AAC at the show's bitrate
+	// for uplink_for, every uplink_every, on a schedule of its own beside the checks, and say
+	// whether this network sustains it. Off without uplink.
+	Uplink      string   `toml:"uplink"`       // the show's total bitrate: "6M", "4500k", "6000000"
+	UplinkFor   Duration `toml:"uplink_for"`   // the measured window, 3s to 5m; default 10s
+	UplinkEvery Duration `toml:"uplink_every"` // how often; at least 1m; default 1h
+	// UplinkBPS is Uplink, parsed by the validation.
+	UplinkBPS int64 `toml:"-"`
 }
 
 // Path is the file the config was read from ("" for one built in memory).

@@ -18,6 +18,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/probes/uplink"
 	"github.com/ingestprobe/ingestprobe/provider"
 	"github.com/ingestprobe/ingestprobe/sink"
 	"github.com/ingestprobe/ingestprobe/status"
@@ -270,6 +271,7 @@ func (c *Config) validateTarget(i int, profiles map[string]provider.Profile, see
 		func(t *Target, _ *ingesturl.URL) error { return validateICMP(t) },
 		func(t *Target, _ *ingesturl.URL) error { return validateTrace(t) },
 		validateLive,
+		validateUplink,
 	} {
 		if err := check(t, u); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
@@ -338,6 +340,41 @@ func (c *Config) validateRTMP(t *Target, u *ingesturl.URL) error {
 		if !x509.NewCertPool().AppendCertsFromPEM(b) {
 			return fmt.Errorf("ca_file %s: no PEM certificate in it", t.CAFile)
 		}
+	}
+	return nil
+}
+
+// validateUplink checks the soak's keys: a bitrate uplink.ParseRate reads, a window and a schedule
+// in bounds, an RTMP URL to publish to; uplink_for and uplink_every need uplink.
+func validateUplink(t *Target, u *ingesturl.URL) error {
+	if t.Uplink == "" {
+		if t.UplinkFor.D() != 0 || t.UplinkEvery.D() != 0 {
+			return fmt.Errorf("uplink_for and uplink_every need uplink (the show's bitrate, e.g. uplink = \"6M\")")
+		}
+		return nil
+	}
+	bps, err := uplink.ParseRate(t.Uplink)
+	if err != nil {
+		return fmt.Errorf("uplink: %w", err)
+	}
+	t.UplinkBPS = bps
+	if u.Scheme != "rtmp" && u.Scheme != "rtmps" {
+		return fmt.Errorf("uplink: the soak publishes over RTMP; %s:// URLs are not supported", u.Scheme)
+	}
+	if t.RTMP == string(rtmp.LevelOff) {
+		return fmt.Errorf("uplink: the soak publishes, which rtmp = \"off\" forbids")
+	}
+	if t.UplinkFor.D() == 0 {
+		t.UplinkFor = Dur(uplink.DefaultWindow)
+	}
+	if err := uplink.CheckWindow(t.UplinkFor.D()); err != nil {
+		return fmt.Errorf("uplink_for %w", err)
+	}
+	if t.UplinkEvery.D() == 0 {
+		t.UplinkEvery = Dur(uplink.DefaultEvery)
+	}
+	if t.UplinkEvery.D() < uplink.MinEvery {
+		return fmt.Errorf("uplink_every %s: at least %s (each soak occupies the stream and sends the show's bitrate)", t.UplinkEvery.D(), uplink.MinEvery)
 	}
 	return nil
 }

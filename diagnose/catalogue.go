@@ -62,6 +62,11 @@ var Catalogue = []Entry{
 	{"live.no_publisher", record.Info, "no encoder on this host is publishing to the ingest (normal before the show)"},
 	{"live.unavailable", record.Warning, "the live watch cannot read this system's connections"},
 	{"live.publish_held", record.Info, "the publish probe ran at connect level because a show is, or was just, live"},
+	{"uplink.insufficient", record.Error, "the uplink soak achieved less than the show's bitrate"},
+	{"uplink.no_headroom", record.Warning, "the uplink carries the show's bitrate but not 1.25 × it"},
+	{"uplink.retransmits", record.Warning, "more than 2 % of the segments sent during the soak were retransmitted"},
+	{"uplink.bufferbloat", record.Warning, "the round trip under the soak's load grew above 4 × the idle one and by more than 50 ms"},
+	{"uplink.unmeasured", record.Warning, "the soak published but nothing measured what the ingest received"},
 }
 
 // Known says code is in the catalogue.

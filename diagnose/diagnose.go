@@ -31,7 +31,7 @@ type Input struct {
 	ICMP           ICMPThresholds // zero: the defaults
 }
 
-// Findings diagnoses one target run. The order is the order of the pipeline: URL, clock, DNS, TCP, SRT, RTMP, ICMP.
+// Findings diagnoses one target run. The order is the order of the pipeline: URL, clock, DNS, TCP, SRT, RTMP, ICMP, uplink.
 func Findings(in Input) []record.Finding {
 	var out []record.Finding
 	if in.URL == nil {
@@ -65,6 +65,7 @@ func Findings(in Input) []record.Finding {
 	out = append(out, ipv6Findings(in.Results)...)
 	out = append(out, icmpFindings(in.Results.ICMP, in.ICMP, anyConnected(in.Results.TCP) || srtReached(in.Results.SRT))...)
 	out = append(out, Live(in.Results.Live)...)
+	out = append(out, uplinkFindings(in.Results.Uplink)...)
 	return likelyCauses(out)
 }
 

@@ -56,6 +56,12 @@ const (
 	mLiveRetrans    = "ingestprobe_live_retransmit_ratio"
 	mLiveBacklog    = "ingestprobe_live_backlog_seconds"
 	mLiveReconnects = "ingestprobe_live_reconnects_total"
+
+	mUpAchieved = "ingestprobe_uplink_achieved_bits_per_second"
+	mUpTarget   = "ingestprobe_uplink_target_bits_per_second"
+	mUpRTT      = "ingestprobe_uplink_rtt_seconds"
+	mUpRetrans  = "ingestprobe_uplink_retransmit_ratio"
+	mUpLastRun  = "ingestprobe_uplink_last_run_timestamp_seconds"
 )
 
 var help = map[string]string{
@@ -78,6 +84,11 @@ var help = map[string]string{
 	mLiveRetrans:    "Share of the publishers' segments retransmitted in the last live window (the worst connection's).",
 	mLiveBacklog:    "Bytes the publishers' connections hold not yet sent or not yet acknowledged, in seconds of the stream's rate (summed).",
 	mLiveReconnects: "Times the publisher's connection to the ingest was re-established since the agent started watching.",
+	mUpAchieved:     "Rate the ingest acknowledged during the target's last uplink soak (TCP_INFO bytes_acked, or the server's RTMP Acknowledgements), bit/s; kept until the next soak.",
+	mUpTarget:       "The show's bitrate the last uplink soak was run for (the target's uplink), bit/s.",
+	mUpRTT:          "Round-trip time under the last uplink soak's load, by stat (idle before it; min, avg, max during it); absent without TCP_INFO.",
+	mUpRetrans:      "Share of the segments sent during the last uplink soak that were retransmitted (0 to 1); absent without TCP_INFO.",
+	mUpLastRun:      "Unix time the target's last measured uplink soak started.",
 	mICMPLoss:       "Share of ICMP echoes to the target's first address lost in the last run (0 to 1); absent when no echo could be sent or none was answered (ICMP filtered).",
 }
 
@@ -217,6 +228,7 @@ func targetSamples(rec record.Record, interval time.Duration, window bool) []Sam
 			}
 		}
 	}
+	uplinkSamples(rec, add)
 	counts := map[record.Severity]int{}
 	for _, f := range rec.Findings {
 		counts[f.Severity]++
@@ -250,6 +262,46 @@ func rtmpNotReached(res record.Results) bool {
 	return true
 }
 
+// uplinkSamples adds the series of a record's measured uplink soak through add; a soak that
+// measured nothing (refused, dropped, unmeasured) adds none, so the last measured one stays.
+func uplinkSamples(rec record.Record, add func(string, float64, ...Label)) {
+	u := rec.Results.Uplink
+	if u == nil || !u.OK {
+		return
+	}
+	add(mUpLastRun, float64(rec.Time.UnixNano())/1e9)
+	add(mUpTarget, float64(u.TargetBPS))
+	add(mUpAchieved, u.AchievedBPS)
+	if u.RTTAvgSeconds > 0 {
+		add(mUpRetrans, u.RetransmitRatio)
+		for _, st := range []struct {
+			name string
+			v    float64
+		}{{"idle", u.RTTIdleSeconds}, {"min", u.RTTMinSeconds}, {"avg", u.RTTAvgSeconds}, {"max", u.RTTMaxSeconds}} {
+			if st.v > 0 {
+				add(mUpRTT, st.v, Label{"stat", st.name})
+			}
+		}
+	}
+}
+
+// soakSamples are the uplink series of a target's last measured soak, for a target whose latest
+// record did not soak: a soak runs every uplink_every, the checks far more often, and its series
+// must last until the next one.
+func soakSamples(rec record.Record) []Sample {
+	base := []Label{{"agent", rec.Agent}, {"target", rec.Target}}
+	for k, v := range rec.Labels {
+		base = append(base, Label{k, v})
+	}
+	var out []Sample
+	uplinkSamples(rec, func(name string, v float64, extra ...Label) {
+		ls := append(append(make([]Label, 0, len(base)+len(extra)), base...), extra...)
+		slices.SortFunc(ls, func(a, b Label) int { return strings.Compare(a.Name, b.Name) })
+		out = append(out, Sample{Name: name, Help: help[name], Labels: ls, Value: v, Time: rec.Time})
+	})
+	return out
+}
+
 func b2f(b bool) float64 {
 	if b {
 		return 1
@@ -275,6 +327,7 @@ type Metrics struct {
 	intervals map[string]time.Duration
 	latest    map[string]record.Record
 	live      map[string]record.Record // the latest live window of each live target
+	soaked    map[string]record.Record // each target's last record with a measured uplink soak
 }
 
 // New makes the self-metrics; constLabels (the agent id) go on each of the agent's own series.
@@ -303,6 +356,7 @@ func New(version, commit string, constLabels map[string]string) *Metrics {
 		intervals: map[string]time.Duration{},
 		latest:    map[string]record.Record{},
 		live:      map[string]record.Record{},
+		soaked:    map[string]record.Record{},
 	}
 	m.buildInfo.WithLabelValues(version, commit, runtime.Version()).Set(1)
 	return m
@@ -335,6 +389,11 @@ func (m *Metrics) SetTargets(intervals map[string]time.Duration) {
 			delete(m.live, t)
 		}
 	}
+	for t := range m.soaked {
+		if _, ok := intervals[t]; !ok {
+			delete(m.soaked, t)
+		}
+	}
 }
 
 // Observe counts a target run and keeps its record as the target's latest.
@@ -350,6 +409,9 @@ func (m *Metrics) Observe(rec record.Record) {
 	m.Runs.WithLabelValues(rec.Target, string(rec.Verdict)).Inc()
 	m.mu.Lock()
 	m.latest[rec.Target] = rec
+	if u := rec.Results.Uplink; u != nil && u.OK {
+		m.soaked[rec.Target] = rec
+	}
 	m.mu.Unlock()
 }
 
@@ -394,6 +456,9 @@ func (m *Metrics) LatestSamples() []Sample {
 		run, haveRun := m.latest[n]
 		win, haveWin := m.live[n]
 		out = append(out, targetSamples(mergeLive(run, haveRun, win, haveWin), m.intervals[n], !haveRun)...)
+		if soak, ok := m.soaked[n]; ok && (run.Results.Uplink == nil || !run.Results.Uplink.OK) {
+			out = append(out, soakSamples(soak)...)
+		}
 	}
 	return out
 }

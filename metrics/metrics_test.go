@@ -25,6 +25,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/probes/uplink"
 	"github.com/ingestprobe/ingestprobe/record"
 )
 
@@ -51,6 +52,13 @@ func sampleRecords() []record.Record {
 				},
 				ICMP: &icmp.Result{Probe: "icmp", Address: "192.0.2.1", Sent: 5, Received: 4, LossRatio: 0.2,
 					RTTMinSeconds: 0.011, RTTAvgSeconds: 0.0125, RTTMaxSeconds: 0.015, RTTStddevSeconds: 0.0015}}},
+		// backup's uplink soak, a minute before its latest check: the soak's series outlast the
+		// checks that follow it.
+		{Agent: "enc1", Target: "backup", Time: t0.Add(-time.Minute), DurationSeconds: 12.3, Verdict: record.Warn, Labels: map[string]string{"venue": "berlin"},
+			Findings: []record.Finding{{Code: "uplink.no_headroom", Severity: record.Warning}},
+			Results: record.Results{Uplink: &uplink.Result{Probe: "uplink", OK: true, MeasuredBy: "tcp_info", TargetBPS: 6_000_000, SentBPS: 7_500_000,
+				AchievedBPS: 6_800_000, DurationSeconds: 10, RTTIdleSeconds: 0.012, RTTMinSeconds: 0.013, RTTAvgSeconds: 0.018, RTTMaxSeconds: 0.04,
+				RetransmitRatio: 0.001, RecommendedMaxBPS: 5_400_000}}},
 		{Agent: "enc1", Target: "backup", Time: t0, DurationSeconds: 0.004, Verdict: record.Go, Labels: map[string]string{"venue": "berlin"},
 			Results: record.Results{TCP: []tcp.Result{
 				{Probe: "tcp", Address: "192.0.2.2", Port: 1935, Role: "ingest", OK: true, ConnectSeconds: 0.0021},
@@ -209,7 +217,19 @@ func TestMetricCatalogue(t *testing.T) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		t.Errorf("promtool check metrics: %v\n%s", err, out.String())
+		// The uplink's rates are bits per second, the unit encoders, providers and issue 13 state
+		// bitrates in; promtool's lint prefers bytes. That one complaint, for those two series, is
+		// accepted; any other fails.
+		var other []string
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			if strings.HasPrefix(line, "ingestprobe_uplink_") && strings.HasSuffix(line, `_bits_per_second use base unit "bytes" instead of "bits"`) {
+				continue
+			}
+			other = append(other, line)
+		}
+		if len(other) > 0 {
+			t.Errorf("promtool check metrics: %v\n%s", err, strings.Join(other, "\n"))
+		}
 	}
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/live"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/probes/uplink"
 	"github.com/ingestprobe/ingestprobe/record"
 )
 
@@ -175,6 +176,8 @@ func emitted(t *testing.T) map[string]map[string]bool {
 				ICMP: &icmp.Result{Probe: "icmp", Address: "192.0.2.1", Sent: 5, Received: 5},
 				URL:  &ingesturl.Lint{Probe: "url", Scheme: "rtmp", Expires: t0.Add(time.Hour)},
 				RTMP: &rtmp.Result{Probe: "rtmp", OK: true, HandshakeSeconds: 0.001},
+				Uplink: &uplink.Result{Probe: "uplink", OK: true, TargetBPS: 6_000_000, AchievedBPS: 7_000_000,
+					RTTIdleSeconds: 0.01, RTTMinSeconds: 0.01, RTTAvgSeconds: 0.02, RTTMaxSeconds: 0.03},
 			}}
 		// A live window (live = true targets) of the same target.
 		win := record.Record{Agent: "enc1", Target: "main", Time: t0, Verdict: record.NoGo, Labels: static,

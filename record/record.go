@@ -18,6 +18,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/probes/uplink"
 )
 
 // Severity of a finding.
@@ -95,6 +96,9 @@ type Results struct {
 	// Live is a window of the encoder's own connection (live = true targets): alone in the live
 	// sampler's records, or, with HeldBack, in a pipeline record whose publish probe was held back.
 	Live *live.Result
+	// Uplink is the uplink soak (check --uplink, a target's uplink on its own schedule): nil
+	// on the runs that did not soak.
+	Uplink *uplink.Result
 }
 
 // LiveWindow says the record is one window of the live watch (not a pipeline run).
@@ -135,6 +139,9 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	}
 	if r.Live != nil {
 		list = append(list, r.Live)
+	}
+	if r.Uplink != nil {
+		list = append(list, r.Uplink)
 	}
 	return json.Marshal(list)
 }
@@ -205,6 +212,11 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 		case "live":
 			r.Live = new(live.Result)
 			if err := json.Unmarshal(raw, r.Live); err != nil {
+				return err
+			}
+		case "uplink":
+			r.Uplink = new(uplink.Result)
+			if err := json.Unmarshal(raw, r.Uplink); err != nil {
 				return err
 			}
 		default:

@@ -14,6 +14,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/probes/uplink"
 	"github.com/ingestprobe/ingestprobe/record"
 )
 
@@ -160,6 +161,41 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 				i.Address, i.Received, i.Sent, lost, msValue(i.RTTMinSeconds), msValue(i.RTTAvgSeconds), msValue(i.RTTMaxSeconds)))
 		}
 	}
+	if u := r.Results.Uplink; u != nil && u.Error != uplink.Canceled {
+		ok, text := uplinkStep(u)
+		step(ok, u.Error == uplink.NotPublished, "uplink", text)
+	}
+}
+
+// uplinkStep is the soak's line: the show's rate, what was sustained, the RTT under load and the
+// retransmissions. It is marked bad below the show's rate; no headroom, loss and bloat are the
+// findings' to tell.
+func uplinkStep(u *uplink.Result) (bool, string) {
+	show := uplink.FormatRate(float64(u.TargetBPS)) + " show: "
+	switch u.Error {
+	case uplink.NotPublished:
+		return false, show + "not measured: the publish was not accepted, nothing was sent"
+	case uplink.Dropped:
+		return false, show + "the publish ended during the soak"
+	case uplink.Unmeasured:
+		return false, show + fmt.Sprintf("sent %s, but nothing measured what arrived", uplink.FormatRate(u.SentBPS))
+	}
+	text := fmt.Sprintf("%s%s sustained over %.0f s", show, uplink.FormatRate(u.AchievedBPS), u.DurationSeconds)
+	if u.RTTAvgSeconds > 0 {
+		text += fmt.Sprintf(", rtt %s/%s/%s ms", msRound(u.RTTMinSeconds), msRound(u.RTTAvgSeconds), msRound(u.RTTMaxSeconds))
+		text += fmt.Sprintf(", %.1f %% retransmitted", 100*u.RetransmitRatio)
+	} else {
+		text += " (by the ingest's acknowledgements)"
+	}
+	return u.AchievedBPS >= float64(u.TargetBPS), text
+}
+
+// msRound is a duration in seconds as whole milliseconds ("12"), or one decimal below 10 ms.
+func msRound(s float64) string {
+	if v := s * 1000; v < 10 {
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.0f", s*1000)
 }
 
 // rtmpStep is the RTMP line in plain words: what was tried, what happened, how long each step

@@ -17,6 +17,7 @@ import (
 	"github.com/ingestprobe/ingestprobe/ingesturl"
 	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
+	"github.com/ingestprobe/ingestprobe/probes/uplink"
 	"github.com/ingestprobe/ingestprobe/provider"
 )
 
@@ -34,6 +35,11 @@ TCP SYNs with rising TTL name the last router that passed them, or the one that 
 
 --publish also publishes to each stream for about 2 s and releases it: it proves the stream key
 and signature are accepted, but briefly occupies the stream — do not use it on a live stream.
+
+--uplink RATE also measures whether this network sustains the show's bitrate: it publishes real
+H.264/AAC to each stream for a 2 s warm-up and then --uplink-for (default 10s, 3s to 5m) at
+1.25 × RATE, and reports what the ingest acknowledged. RATE is the show's total bitrate in bit/s:
+6M, 4500k or 6000000. Like --publish it occupies the stream: do not use it on a live stream.
 
 --watch checks again and again, every --every (default 10s, at least 1s), until Ctrl-C: on a
 terminal the checklist is redrawn in place; otherwise each round is printed after the last (with
@@ -56,11 +62,17 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	publish := fs.Bool("publish", false, "publish to each stream for ~2 s (same as --rtmp publish): briefly occupies the stream")
 	watching := fs.Bool("watch", false, "check again every --every until Ctrl-C, redrawing the checklist in place on a terminal")
 	every := fs.Duration("every", DefaultWatchEvery, "with --watch: how often a round starts (at least 1s)")
+	uplinkRate := fs.String("uplink", "", "measure the uplink at the show's bitrate in bit/s (6M, 4500k, 6000000): publishes, occupying the stream")
+	uplinkFor := fs.Duration("uplink-for", uplink.DefaultWindow, "with --uplink: the measured window, 3s to 5m (after a 2 s warm-up)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return exitUsage, err
 	}
 	if err := watchFlags(fs, *watching, *every); err != nil {
+		return exitUsage, err
+	}
+	soakRate, err := uplinkFlags(fs, *uplinkRate, *uplinkFor, *watching, *rtmpLevel)
+	if err != nil {
 		return exitUsage, err
 	}
 	log, err := newHumanLogger(e, *logLevel)
@@ -115,8 +127,18 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 		if traceMode != "" {
 			targets[i].Trace = traceMode
 		}
+		if soakRate > 0 {
+			if u, err := ingesturl.Parse(targets[i].URL); err == nil && u.Scheme != "rtmp" && u.Scheme != "rtmps" {
+				return exitUsage, usagef("--uplink publishes over RTMP; target %s is %s://", targets[i].Name, u.Scheme)
+			}
+			targets[i].Uplink, targets[i].UplinkFor, targets[i].Soak = soakRate, *uplinkFor, true
+		}
 	}
-	if level == rtmp.LevelPublish {
+	switch {
+	case soakRate > 0:
+		fmt.Fprintf(e.stderr, "warning: publishing %s to each target's stream for about %s, one target at a time: an encoder live on it may be refused or cut off meanwhile\n",
+			uplink.FormatRate(float64(soakRate)*uplink.Headroom), (uplink.DefaultWarmup + *uplinkFor).Round(time.Second))
+	case level == rtmp.LevelPublish:
 		fmt.Fprintln(e.stderr, "warning: publishing to each target's stream for about 2 s: an encoder live on it may be refused or cut off meanwhile")
 	}
 
@@ -128,6 +150,7 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	if showProgress(e, *asJSON) {
 		prog = newProgress(e, targets)
 		p.Progress = prog.update
+		p.UplinkProgress = prog.soak
 	}
 	recs := agent.RunOnce(ctx, p, targets, cfg.Agent.Concurrency)
 	prog.finish()
@@ -156,6 +179,33 @@ func watchFlags(fs *flag.FlagSet, watching bool, every time.Duration) error {
 		return usagef("--every %s: want at least %s (each round probes every target)", every, MinWatchEvery)
 	}
 	return nil
+}
+
+// uplinkFlags checks --uplink and --uplink-for before anything is sent: the rate in bounds, the
+// window from 3s to 5m, and nothing that contradicts a publish. It returns the rate, 0 for none.
+func uplinkFlags(fs *flag.FlagSet, rate string, window time.Duration, watching bool, rtmpLevel string) (int64, error) {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "uplink-for" })
+	if rate == "" {
+		if set {
+			return 0, usagef("--uplink-for needs --uplink (the show's bitrate, e.g. --uplink 6M)")
+		}
+		return 0, nil
+	}
+	bps, err := uplink.ParseRate(rate)
+	if err != nil {
+		return 0, usagef("--uplink: %v", err)
+	}
+	if err := uplink.CheckWindow(window); err != nil {
+		return 0, usagef("--uplink-for %v", err)
+	}
+	if watching {
+		return 0, usagef("--uplink cannot be used with --watch: each soak occupies the stream and sends the show's bitrate")
+	}
+	if rtmpLevel != "" && rtmpLevel != string(rtmp.LevelPublish) {
+		return 0, usagef("--uplink publishes; it contradicts --rtmp %s", truncate(rtmpLevel, 20))
+	}
+	return bps, nil
 }
 
 // rtmpLevelFlag reads --rtmp and --publish: "" means each target's own level.
@@ -275,6 +325,7 @@ type progress struct {
 	mu      sync.Mutex
 	e       env
 	stage   map[string]agent.Stage
+	soaks   map[string]uplink.Progress
 	order   []string
 	started time.Time
 	stop    chan struct{}
@@ -285,7 +336,7 @@ type progress struct {
 const progressTick = 200 * time.Millisecond
 
 func newProgress(e env, ts []agent.Target) *progress {
-	p := &progress{e: e, stage: map[string]agent.Stage{}, started: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	p := &progress{e: e, stage: map[string]agent.Stage{}, soaks: map[string]uplink.Progress{}, started: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, t := range ts {
 		p.order = append(p.order, t.Name)
 	}
@@ -314,6 +365,15 @@ func (p *progress) update(target string, s agent.Stage) {
 	p.draw()
 }
 
+// soak is told the uplink soak's progress: the line shows the rate acknowledged over the last
+// second while the soak runs.
+func (p *progress) soak(target string, pr uplink.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.soaks[target] = pr
+	p.draw()
+}
+
 func (p *progress) draw() {
 	var parts []string
 	done := 0
@@ -322,6 +382,16 @@ func (p *progress) draw() {
 		case agent.StageDone:
 			done++
 		case "":
+		case agent.StageRTMP:
+			if pr, ok := p.soaks[n]; ok {
+				phase := "uplink"
+				if pr.Warmup {
+					phase = "uplink warm-up"
+				}
+				parts = append(parts, fmt.Sprintf("%s: %s %s %.0f/%.0fs", n, phase, uplink.FormatRate(pr.BPS), pr.Elapsed.Seconds(), pr.Total.Seconds()))
+				continue
+			}
+			parts = append(parts, n+": "+string(st)+"…")
 		default:
 			parts = append(parts, n+": "+string(st)+"…")
 		}

@@ -138,7 +138,12 @@ http {
 	if module == "" {
 		fmt.Fprintf(&b, "\t\t%s\n", listen(1935))
 	}
-	b.WriteString("\t\tlocation / { return 200 \"ingestprobe lab\\n\"; }\n\t}\n}\n")
+	b.WriteString("\t\tlocation / { return 200 \"ingestprobe lab\\n\"; }\n")
+	if module != "" {
+		// nginx-rtmp's statistics: what the ingest sees of a stream (codecs, size, rates).
+		b.WriteString("\t\tlocation /stat { rtmp_stat all; }\n")
+	}
+	b.WriteString("\t}\n}\n")
 	if module != "" {
 		if rtmpServer == "" {
 			rtmpServer = "application live { live on; }"

@@ -21,6 +21,9 @@ const (
 	// Prohibit answers with ICMP destination-unreachable, administratively prohibited (type 3
 	// code 13): the venue's kernel aborts the connect with EHOSTUNREACH.
 	Prohibit Action = "prohibit"
+	// Lose drops a random share of the packets (Rule.Percent): a lossy path, made with nftables'
+	// numgen where the kernel has no netem.
+	Lose Action = "lose"
 )
 
 // Rule is one firewall rule on the path from the venue to the server.
@@ -35,6 +38,13 @@ type Rule struct {
 	// Output puts the rule in the router's output chain — what the router itself sends, such as
 	// its own ICMP errors — instead of its forward chain.
 	Output bool
+	// Percent is the share of packets Lose drops, 1 to 99.
+	Percent int
+}
+
+// LosePort drops percent % of the packets to a TCP port of the ingest, at random.
+func LosePort(port, percent int) Rule {
+	return Rule{Action: Lose, To: IngestAddr, Port: port, Percent: percent}
 }
 
 // Firewall rules for the common scenarios.
@@ -67,6 +77,9 @@ func (r Rule) String() string {
 		what = "udp/" + strconv.Itoa(r.Port)
 	case r.Port != 0:
 		what = strconv.Itoa(r.Port)
+	}
+	if r.Action == Lose {
+		return fmt.Sprintf("lose %d%%:%s", r.Percent, what)
 	}
 	return string(r.Action) + ":" + what
 }
@@ -109,6 +122,7 @@ func (r Rule) nft() []string {
 		Drop:     "drop",
 		Reset:    "reject with tcp reset",
 		Prohibit: "reject with icmpx type admin-prohibited",
+		Lose:     fmt.Sprintf("numgen random mod 100 < %d drop", r.Percent),
 	}[r.Action]
 	dst := "ip daddr " + r.To.String()
 	if r.To.Is6() {

@@ -191,11 +191,21 @@ func (c *chunkReader) control(m chunkMessage) error {
 // appendMessage appends msg as chunks of chunkSize on chunk stream csid (2–63): a full header
 // (fmt 0, timestamp 0), then fmt 3 headers for the continuations.
 func appendMessage(dst []byte, csid uint8, typeID uint8, streamID uint32, chunkSize int, payload []byte) []byte {
+	return appendMessageAt(dst, csid, typeID, streamID, 0, chunkSize, payload)
+}
+
+// appendMessageAt is appendMessage with a timestamp (milliseconds): media messages carry theirs.
+// A timestamp from 0xffffff up goes in the extended field, which each continuation repeats.
+func appendMessageAt(dst []byte, csid uint8, typeID uint8, streamID, ts uint32, chunkSize int, payload []byte) []byte {
+	ts24 := min(ts, 0xffffff)
 	dst = append(dst, csid&0x3f,
-		0, 0, 0, // timestamp
+		byte(ts24>>16), byte(ts24>>8), byte(ts24),
 		byte(len(payload)>>16), byte(len(payload)>>8), byte(len(payload)),
 		typeID)
 	dst = binary.LittleEndian.AppendUint32(dst, streamID)
+	if ts24 == 0xffffff {
+		dst = binary.BigEndian.AppendUint32(dst, ts)
+	}
 	for i := 0; ; {
 		n := min(chunkSize, len(payload)-i)
 		dst = append(dst, payload[i:i+n]...)
@@ -204,5 +214,8 @@ func appendMessage(dst []byte, csid uint8, typeID uint8, streamID uint32, chunkS
 			return dst
 		}
 		dst = append(dst, 0xc0|csid&0x3f)
+		if ts24 == 0xffffff {
+			dst = binary.BigEndian.AppendUint32(dst, ts)
+		}
 	}
 }

@@ -179,6 +179,11 @@ type Config struct {
 	// tells a path MTU black hole from a dead server (maxseg.go). A handed-over Conn was dialed
 	// without it; the agent hands none to a retry.
 	MaxSegment int
+	// Stream, if set with LevelPublish, runs in place of the hold once the server has accepted
+	// the publish: it is handed the publish stream to send media on (stream.go). Its context ends
+	// early enough for the release; its error (a failed write) ends the hold phase like a drop.
+	// The uplink soak (probes/uplink, wired by the agent) is what uses it.
+	Stream func(ctx context.Context, st *Stream) error
 }
 
 // Probe runs one RTMP session against Config.Address.
@@ -379,6 +384,7 @@ type session struct {
 	stopWatch  func() bool
 	watchDone  chan struct{}
 	publishing bool
+	written    uint64 // bytes written since the handshake: what an RTMP Acknowledgement counts
 }
 
 // countingReader counts the bytes the server sent.
@@ -412,6 +418,7 @@ func (s *session) run() error {
 	s.br = bufio.NewReaderSize(countingReader{s.conn, &s.received}, 4096)
 	err := s.phase(PhaseHandshake, &r.HandshakeSeconds, s.handshake)
 	r.BytesReceived = s.received
+	s.written = 0 // a server's Acknowledgement counts from here
 	if err != nil || r.Level == LevelHandshake {
 		return err
 	}
@@ -424,6 +431,9 @@ func (s *session) run() error {
 	}
 	if err := s.phase(PhasePublish, &r.PublishSeconds, s.publish); err != nil {
 		return err
+	}
+	if s.p.cfg.Stream != nil {
+		return s.phase(PhaseHold, &r.HoldSeconds, s.stream)
 	}
 	return s.phase(PhaseHold, &r.HoldSeconds, s.hold)
 }
@@ -499,7 +509,8 @@ func (s *session) tls() error {
 }
 
 func (s *session) write(b []byte) error {
-	_, err := s.conn.Write(b)
+	n, err := s.conn.Write(b)
+	s.written += uint64(n)
 	return err
 }
 
