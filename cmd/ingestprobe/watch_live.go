@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -38,23 +36,15 @@ system, 2 usage or config error.
 const defaultWatchJSONFor = 10 * time.Second
 
 func cmdWatchLive(ctx context.Context, e env, args []string) (int, error) {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // help goes to stdout, a wrong flag is one line (see below)
-	fs.Usage = func() {}
+	fs := newFlagSet(e, "watch", watchLiveUsage)
 	cfgPath := fs.String("config", "", "config file (default "+defaultConfigPath()+" when it exists)")
 	asJSON := fs.Bool("json", false, "print one JSON document at the end instead of the table")
 	dur := fs.Duration("for", 0, "watch this long, e.g. 30s (default: until Ctrl-C; with --json, 10s)")
 	bitrate := fs.String("bitrate", "", `the show's bitrate, e.g. "2500k" or "6M": live.below_bitrate is judged against it (default: the target's bitrate key)`)
 	resolver := fs.String("resolver", "", "DNS resolver to use instead of the system's, IP[:port]")
 	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(e.stdout, watchLiveUsage+"\nFlags:\n")
-		fs.SetOutput(e.stdout)
-		fs.PrintDefaults()
-		return exitOK, err
-	}
 	if err != nil {
-		return exitUsage, usagef("watch: %v (see ingestprobe watch --help)", errors.Unwrap(err))
+		return exitUsage, err
 	}
 	if *dur < 0 {
 		return exitUsage, usagef("watch: --for must be positive (see ingestprobe watch --help)")

@@ -20,7 +20,7 @@ func TestWatchLiveUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"watch", "--nope"}, "flag provided but not defined: -nope (see ingestprobe watch --help)"},
+		{[]string{"watch", "--nope"}, "unknown flag --nope (see ingestprobe watch --help)"},
 		{[]string{"watch", "rtmp://127.0.0.1/live/k", "--bitrate", "fast"}, "--bitrate"},
 		{[]string{"watch", "srt://127.0.0.1:9000?streamid=k"}, "TCP connections"},
 		{[]string{"watch", "--config", "/nonexistent/ingestprobe.toml"}, "config"},

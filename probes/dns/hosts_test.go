@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/net/dns/dnsmessage"
@@ -24,20 +25,20 @@ func TestHostsFile(t *testing.T) {
 	if err := writeFile(conf, "nameserver "+host+"\n"); err != nil {
 		t.Fatal(err)
 	}
-	asked := 0
+	var asked atomic.Int32 // the A and AAAA queries run side by side
 	newProbe := func(c Config) *Probe {
 		p := New(c)
 		p.resolvConf, p.hostsFile = conf, hosts
 		inner := p.exchange
 		p.exchange = func(ctx context.Context, network string, q *dnsmessage.Message, server string) (*dnsmessage.Message, error) {
-			asked++
+			asked.Add(1)
 			return inner(ctx, network, q, addr)
 		}
 		return p
 	}
 	r := newProbe(Config{Host: "push.example.com."}).Run(t.Context())
-	if r.Resolver != hosts || !r.HostsFile || !slices.Equal(r.A, []string{"10.0.0.5"}) || !slices.Equal(r.AAAA, []string{"::1"}) || r.Error != OK || asked != 0 {
-		t.Errorf("got resolver %q a %q aaaa %q error %q, %d queries; want the hosts file's 10.0.0.5 and ::1, no query", r.Resolver, r.A, r.AAAA, r.Error, asked)
+	if r.Resolver != hosts || !r.HostsFile || !slices.Equal(r.A, []string{"10.0.0.5"}) || !slices.Equal(r.AAAA, []string{"::1"}) || r.Error != OK || asked.Load() != 0 {
+		t.Errorf("got resolver %q a %q aaaa %q error %q, %d queries; want the hosts file's 10.0.0.5 and ::1, no query", r.Resolver, r.A, r.AAAA, r.Error, asked.Load())
 	}
 	if r := newProbe(Config{Host: "localhost"}).Run(t.Context()); r.Resolver != hosts || !slices.Equal(r.A, []string{"127.0.0.1"}) {
 		t.Errorf("localhost: got resolver %q a %q; want 127.0.0.1 from the hosts file", r.Resolver, r.A)
