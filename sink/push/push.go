@@ -378,13 +378,13 @@ func (p *pusher) loop(ctx context.Context, cur *spool.Cursor, wake <-chan struct
 	skipped := cur.Skipped()
 	for ctx.Err() == nil {
 		batch, err := cur.Next(p.batchSize)
+		p.setQueue(cur, cur.Acked()) // before the dropped count, as below
 		if s := cur.Skipped(); s > skipped {
 			// Records the spool's size or age bound removed before this sink delivered them.
 			p.m.Dropped.WithLabelValues(p.name).Add(float64(s - skipped))
 			p.log.Warn("spool bound reached: records dropped before delivery", zap.Uint64("records", s-skipped))
 			skipped = s
 		}
-		p.setQueue(cur, cur.Acked())
 		if err != nil {
 			if errors.Is(err, spool.ErrClosed) {
 				return
@@ -429,6 +429,8 @@ func (p *pusher) loop(ctx context.Context, cur *spool.Cursor, wake <-chan struct
 				p.log.Info("collector reachable again", zap.Int("failed_attempts", failures))
 			}
 			failures = 0
+			// The queue gauge before the counts: whoever sees a count move sees the queue too.
+			p.setQueue(cur, last)
 			if a.bad > 0 {
 				p.m.Dropped.WithLabelValues(p.name).Add(float64(a.bad))
 				p.log.Error("spooled records not decodable; dropped", zap.Int("records", a.bad), zap.Uint64("first_seq", first), zap.Uint64("last_seq", last))
@@ -442,7 +444,6 @@ func (p *pusher) loop(ctx context.Context, cur *spool.Cursor, wake <-chan struct
 				p.log.Error("collector rejected a batch; dropped (a 4xx other than 408/429 means sending it again cannot succeed)",
 					zap.Int("status", a.status), zap.Int("records", n), zap.Uint64("first_seq", first), zap.Uint64("last_seq", last))
 			}
-			p.setQueue(cur, last)
 			// Acknowledge last, so that whoever sees the position move sees the counts too.
 			if err := cur.Ack(last); err != nil {
 				// The batch will be sent again: a duplicate, which collectors drop by id.
