@@ -568,8 +568,9 @@ func writeURLSteps(r record.Record, c palette, step func(ok, soft bool, name, te
 // with a line per address and port, is marked by each connect alone: a tcp.blocked must not mark
 // the alternative port that connected.
 var stepFindings = map[string][]string{
-	"url": {"url."}, "time": {"clock."}, "dns": {"dns."}, "rtmp": {"rtmp.", "tls."}, "srt": {"srt."},
-	"icmp": {"net.", "icmp."},
+	"url": {"url."}, "time": {"clock."}, "dns": {"dns."}, "rtmp": {"rtmp.", "tls.", "net.mtu_blackhole"}, "srt": {"srt."},
+	"icmp": {"net.packet_loss", "net.high_latency", "icmp."},
+	// net.ipv6_broken marks no single line: the failing family's TCP lines carry it.
 }
 
 // stepSeverity is the worst severity among the findings of step (error, warning, or "" for none

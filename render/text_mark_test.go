@@ -27,6 +27,7 @@ func TestStepMarkIsWorstFinding(t *testing.T) {
 		{"dns clean", record.Results{DNS: resolved}, nil, "✔ dns  push.example.com → 10.0.0.5"},
 		{"url warning", record.Results{URL: lint}, []record.Finding{{Code: "url.missing_param", Severity: record.Warning}}, "! url  rtmp://, 1 issue(s) below"},
 		{"icmp warning", record.Results{ICMP: echo}, []record.Finding{{Code: "net.high_latency", Severity: record.Warning}}, "! icmp 10.0.0.5 5/5 echoes answered"},
+		{"ipv6 is not icmp's", record.Results{ICMP: echo}, []record.Finding{{Code: "net.ipv6_broken", Severity: record.Warning}}, "✔ icmp 10.0.0.5 5/5 echoes answered"},
 		{"info is no mark", record.Results{DNS: resolved}, []record.Finding{{Code: "dns.something", Severity: record.Info}}, "✔ dns  push.example.com"},
 	} {
 		rec := record.Record{Target: "main", URL: "rtmp://push.example.com/live/<redacted>", Results: tt.res, Findings: tt.findings}

@@ -52,9 +52,6 @@ type Options struct {
 	// RTMPServer replaces the body of nginx's rtmp server block after "listen", when the RTMP
 	// module is installed. Default: `application live { live on; }`.
 	RTMPServer string
-	// HTTPLocations are added to nginx's HTTP server (ports 80 and 443) before its catch-all,
-	// e.g. `location /stat { rtmp_stat all; }` for the RTMP module's counters.
-	HTTPLocations string
 	// Log receives progress lines (may be nil).
 	Log func(format string, args ...any)
 	// Routed adds a second router between the router and the server (routed.go): four

@@ -127,9 +127,6 @@ func (l *Lab) startNginx(ctx context.Context) error {
 	}
 	conf := filepath.Join(dir, "nginx.conf")
 	text := nginxConfig(dir, rtmpModule(), l.opts.RTMPServer, l.ingest6()...)
-	if l.opts.HTTPLocations != "" {
-		text = strings.Replace(text, "\t\tlocation / {", "\t\t"+l.opts.HTTPLocations+"\n\t\tlocation / {", 1)
-	}
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}

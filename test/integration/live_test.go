@@ -31,7 +31,6 @@ import (
 const (
 	liveBitrate = 1_500_000 // the stream's video rate; audio adds 96 kbit/s, FLV/RTMP framing a little
 	liveKey     = "livekey5c2e81"
-	statPath    = "location /stat { rtmp_stat all; }"
 )
 
 // encoder is an ffmpeg publishing to the lab's ingest from the venue.
@@ -155,7 +154,7 @@ func codesOf(rec record.Record) map[string]record.Severity {
 
 func TestIntegrationLiveWatch(t *testing.T) {
 	ffmpeg := needFFmpeg(t)
-	l := lab.Start(t, lab.Options{HTTPLocations: statPath})
+	l := lab.Start(t, lab.Options{})
 	if !l.RTMP {
 		lab.SkipIfCannotRun(t)
 		t.Skip("integration: nginx's RTMP module is not installed (apt-get install libnginx-mod-rtmp)")
@@ -292,7 +291,7 @@ func TestIntegrationLiveWatch(t *testing.T) {
 // publisher has been seen for live_quiet the publish probe runs again.
 func TestIntegrationLiveDaemonFallback(t *testing.T) {
 	ffmpeg := needFFmpeg(t)
-	l := lab.Start(t, lab.Options{HTTPLocations: statPath})
+	l := lab.Start(t, lab.Options{})
 	if !l.RTMP {
 		t.Skip("integration: nginx's RTMP module is not installed (apt-get install libnginx-mod-rtmp)")
 	}
