@@ -33,10 +33,28 @@ const (
 	liveKey     = "livekey5c2e81"
 )
 
+// lockedBuffer is a bytes.Buffer that a process's output goroutine writes while a test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // encoder is an ffmpeg publishing to the lab's ingest from the venue.
 type encoder struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *lockedBuffer // ffmpeg writes it while the test reads it
 	done   chan struct{}
 	mu     sync.Mutex
 }
@@ -63,7 +81,7 @@ func startEncoder(t *testing.T, l *lab.Lab, ffmpeg string) *encoder {
 		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "50",
 		"-b:v", br+"k", "-minrate", br+"k", "-maxrate", br+"k", "-bufsize", br+"k", "-x264-params", "nal-hrd=cbr:force-cfr=1",
 		"-c:a", "aac", "-b:a", "96k", "-f", "flv", url)
-	e := &encoder{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	e := &encoder{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = e.stderr, e.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
