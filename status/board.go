@@ -2,6 +2,7 @@ package status
 
 import (
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,7 +52,8 @@ type targetState struct {
 	interval time.Duration
 	since    time.Time // when the board first knew it: a target never checked is stale from here
 	latest   *latest
-	live     *liveView // the latest live window (live = true targets)
+	live     *liveView     // the latest live window (live = true targets)
+	uplink   *UplinkStatus // the last measured uplink soak: kept until the next one, as its series are
 	hist     ring
 }
 
@@ -128,6 +130,9 @@ func (b *Board) Observe(rec record.Record) {
 		s.live = liveViewOf(rec, fs)
 		return
 	}
+	if u := rec.Results.Uplink; u != nil && u.OK {
+		s.uplink = uplinkStatusOf(rec)
+	}
 	if rec.URL != s.urlIn { // the same URL run after run: redact (parse) it once
 		s.urlIn, s.url = rec.URL, ingesturl.Redact(rec.URL)
 	}
@@ -169,6 +174,37 @@ type TargetStatus struct {
 	// Live is the latest live window, for targets with live = true: the encoder's own connection.
 	// Its warnings and errors are among Findings, and Verdict is the worse of the run's and its.
 	Live *LiveStatus `json:"live,omitempty"`
+	// Uplink is the last measured uplink soak (targets with uplink): it runs every uplink_every,
+	// so it stays on the tile between soaks; its findings are the soak run's.
+	Uplink *UplinkStatus `json:"uplink,omitempty"`
+}
+
+// UplinkStatus is the tile's uplink line: what the last soak sustained against the show's rate.
+type UplinkStatus struct {
+	At                time.Time `json:"at"`
+	TargetBps         int64     `json:"target_bps"`
+	AchievedBps       float64   `json:"achieved_bps"`
+	DurationSeconds   float64   `json:"duration_seconds"`
+	RTTAvgSeconds     float64   `json:"rtt_avg_seconds"`
+	RetransmitRatio   float64   `json:"retransmit_ratio"`
+	RecommendedMaxBps int64     `json:"recommended_max_bps"`
+	// Severity is the worst of the soak's uplink.* findings ("error", "warning" or "" for none).
+	Severity record.Severity `json:"severity"`
+}
+
+func uplinkStatusOf(rec record.Record) *UplinkStatus {
+	u := rec.Results.Uplink
+	st := &UplinkStatus{At: rec.Time.UTC(), TargetBps: u.TargetBPS, AchievedBps: u.AchievedBPS, DurationSeconds: u.DurationSeconds,
+		RTTAvgSeconds: u.RTTAvgSeconds, RetransmitRatio: u.RetransmitRatio, RecommendedMaxBps: u.RecommendedMaxBPS}
+	for _, f := range rec.Findings {
+		if !strings.HasPrefix(f.Code, "uplink.") {
+			continue
+		}
+		if f.Severity == record.Error || (f.Severity == record.Warning && st.Severity == "") {
+			st.Severity = f.Severity
+		}
+	}
+	return st
 }
 
 // LiveStatus is the tile's live line: the publishers and their figures.
@@ -227,6 +263,10 @@ func (b *Board) Status() Document {
 			t.Verdict, t.CheckedAt, t.DurationSeconds = &v, &at, &d
 			t.Findings = append(t.Findings, l.findings...)
 			last = l.checkedAt
+		}
+		if u := s.uplink; u != nil {
+			st := *u
+			t.Uplink = &st
 		}
 		if lv := s.live; lv != nil {
 			st := lv.status

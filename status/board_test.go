@@ -1,12 +1,14 @@
 package status
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ingestprobe/ingestprobe/probes/live"
 	"github.com/ingestprobe/ingestprobe/probes/tcp"
+	"github.com/ingestprobe/ingestprobe/probes/uplink"
 	"github.com/ingestprobe/ingestprobe/record"
 )
 
@@ -228,5 +230,31 @@ func TestBoardLive(t *testing.T) {
 	}
 	if *ts.Verdict != record.NoGo || len(ts.Findings) != 1 || ts.Findings[0].Code != "live.stalled" || len(ts.History) != 1 {
 		t.Errorf("verdict %s, findings %+v, %d points; want no-go, live.stalled, the run alone in the history", *ts.Verdict, ts.Findings, len(ts.History))
+	}
+}
+
+// TestBoardUplink: a measured soak stays on the tile, with its severity, through the checks that
+// follow it (a soak runs every uplink_every, the checks far more often); an unmeasured one does
+// not replace it.
+func TestBoardUplink(t *testing.T) {
+	c := newClock()
+	b := testBoard(c)
+	b.Configure("enc1", []Target{{Name: "main", URL: "rtmp://h/live/k", Interval: 30 * time.Second}})
+	soak := rec("main", c.now(), record.NoGo, 0.01)
+	soak.Findings = append(soak.Findings, record.Finding{Code: "uplink.insufficient", Severity: record.Error})
+	soak.Results.Uplink = &uplink.Result{Probe: "uplink", OK: true, TargetBPS: 6e6, AchievedBPS: 2.9e6, DurationSeconds: 10, RecommendedMaxBPS: 2.3e6}
+	b.Observe(soak)
+	c.add(30 * time.Second)
+	b.Observe(rec("main", c.now(), record.Go, 0.01))
+	failed := rec("main", c.now().Add(time.Second), record.Go, 0.01)
+	failed.Results.Uplink = &uplink.Result{Probe: "uplink", Error: "refused"}
+	b.Observe(failed)
+	u := b.Status().Targets[0].Uplink
+	if u == nil || u.AchievedBps != 2.9e6 || u.TargetBps != 6e6 || u.Severity != record.Error || u.RecommendedMaxBps != 2.3e6 {
+		t.Fatalf("uplink %+v; want the measured soak's 2.9 of 6 Mbit/s, error", u)
+	}
+	doc, _ := json.Marshal(b.Status())
+	if !strings.Contains(string(doc), `"uplink":{"at":`) {
+		t.Errorf("no uplink in %s", doc)
 	}
 }

@@ -166,6 +166,19 @@
     return d;
   }
 
+  // uplinkLine is the last uplink soak (targets with uplink): what this network sustained against
+  // the show's bitrate, and when.
+  function uplinkLine(u) {
+    var d = el('div', 'uplink' + (u.severity ? ' u-' + u.severity : ''));
+    var text = 'uplink: ' + (u.achieved_bps / 1e6).toFixed(1) + ' Mbit/s sustained for a ' + (u.target_bps / 1e6).toFixed(1) +
+      ' Mbit/s show over ' + duration(u.duration_seconds);
+    if (u.rtt_avg_seconds) text += ' · RTT ' + duration(u.rtt_avg_seconds) + ' · ' + (u.retransmit_ratio * 100).toFixed(1) + ' % retransmitted';
+    if (u.severity) text += ' · encoder at most ' + (u.recommended_max_bps / 1e6).toFixed(1) + ' Mbit/s';
+    text += ' · ' + ago(agentNow() - Date.parse(u.at));
+    d.appendChild(document.createTextNode(text));
+    return d;
+  }
+
   function tile(t, stale) {
     var sec = el('section', 'tile t-' + (t.verdict || 'none') + (stale ? ' stale' : ''));
     sec.setAttribute('data-target', t.name);
@@ -188,6 +201,7 @@
     }
     sec.appendChild(when);
     if (t.live) sec.appendChild(liveLine(t.live));
+    if (t.uplink) sec.appendChild(uplinkLine(t.uplink));
     if (t.findings.length) sec.appendChild(findingsList(t.findings));
     sec.appendChild(history(t));
     return sec;
