@@ -56,7 +56,7 @@ func Live(r *live.Result) []record.Finding {
 	if r.Error != live.OK {
 		return []record.Finding{one("live.unavailable", record.Warning,
 			"live watch is not available on this system: "+r.Detail,
-			"Run the agent on the encoder under Linux, or under Windows as administrator (per-connection statistics need it). Until then the show's connection is not watched, and publish probes of live targets fall back to connect.")}
+			"Run the agent on the encoder itself, under Linux (any user) or Windows (the publishers are found as any user; their rate, RTT, retransmits and backlog need administrator rights or the service as LocalSystem). macOS gives no statistics of another process's connection: there the show's connection is not watched. Until then publish probes of live targets fall back to connect.")}
 	}
 	if r.Publishers == 0 {
 		msg := fmt.Sprintf("no encoder on this host is publishing to %s", r.Ingest)
@@ -67,6 +67,16 @@ func Live(r *live.Result) []record.Finding {
 			"Nothing to do before the show. During it, check that the encoder streams to this ingest from this host: the agent sees only this host's own connections.")}
 	}
 	var out []record.Finding
+	if r.FiguresUnknown != "" {
+		// Counted, not measured: the other findings cover only the connections with figures.
+		out = append(out, one("live.unavailable", record.Warning,
+			fmt.Sprintf("%d of the %d publisher connection(s) to %s are counted, but their rate, RTT, retransmits and backlog cannot be read: %s",
+				r.UnknownConnections, r.Publishers, r.Ingest, r.FiguresUnknown),
+			"On Windows, run `ingestprobe watch` from an Administrator prompt, or the service as LocalSystem (sc.exe config ingestprobe obj= LocalSystem, then restart it; it is installed as LocalService): enabling a connection's statistics (SetPerTcpConnectionEStats) needs administrator rights. Until then a stall, congestion or a rate under the bitrate on these connections is not seen; publish probes still hold back while they are connected."))
+	}
+	if !r.HasFigures() {
+		return append(out, liveReconnects(r, one)...)
+	}
 	carried := fmt.Sprintf("the uplink carries %s", mbit(r.AckedBps))
 	if r.StreamBps > 0 {
 		carried += fmt.Sprintf(" of the stream's %s", mbit(r.StreamBps))
@@ -110,12 +120,17 @@ func Live(r *live.Result) []record.Finding {
 				r.RetransmitRatio*100, r.Ingest, secondsText(r.WindowSeconds), r.RetransSegs, r.SegsOut),
 			"Packets are lost between the encoder and the ingest — busy Wi-Fi, a bad cable or a congested uplink — and every loss slows the stream: move the encoder to a wired uplink or a less busy Wi-Fi channel, or "+lower+"."))
 	}
-	if r.Reconnects >= LiveReconnects {
-		out = append(out, one("live.reconnects", record.Warning,
-			fmt.Sprintf("the publisher's connection to %s was re-established %d times in the last %s", r.Ingest, r.Reconnects, shortDur(live.ReconnectWindow)),
-			"Each reconnect is a gap viewers see: read the encoder's log for why (timeouts point at the uplink, refusals at the URL or stream key), and look for live.stalled or live.congested in the same minutes."))
+	return append(out, liveReconnects(r, one)...)
+}
+
+// liveReconnects: identity is known even where a connection's figures are not.
+func liveReconnects(r *live.Result, one func(string, record.Severity, string, string) record.Finding) []record.Finding {
+	if r.Reconnects < LiveReconnects {
+		return nil
 	}
-	return out
+	return []record.Finding{one("live.reconnects", record.Warning,
+		fmt.Sprintf("the publisher's connection to %s was re-established %d times in the last %s", r.Ingest, r.Reconnects, shortDur(live.ReconnectWindow)),
+		"Each reconnect is a gap viewers see: read the encoder's log for why (timeouts point at the uplink, refusals at the URL or stream key), and look for live.stalled or live.congested in the same minutes.")}
 }
 
 func liveEvidence(r *live.Result) map[string]any {
@@ -129,6 +144,10 @@ func liveEvidence(r *live.Result) map[string]any {
 			ev["last_seen_seconds_ago"] = r.LastSeenSecondsAgo
 		}
 		return ev
+	}
+	if r.FiguresUnknown != "" {
+		ev["figures_unknown"] = r.FiguresUnknown
+		ev["unknown_connections"] = r.UnknownConnections
 	}
 	ev["window_seconds"] = r.WindowSeconds
 	ev["acked_bps"] = r.AckedBps

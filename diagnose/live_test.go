@@ -47,6 +47,19 @@ func TestLiveFindings(t *testing.T) {
 		{"retransmits", pub(func(r *live.Result) { r.RetransSegs = 41; r.RetransmitRatio = 0.041 }), "live.retransmits:warning", "4.1 % of the segments"},
 		{"retransmits, few segments", pub(func(r *live.Result) { r.SegsOut = 50; r.RetransSegs = 5; r.RetransmitRatio = 0.1 }), "", ""},
 		{"reconnects", pub(func(r *live.Result) { r.Reconnects = 2 }), "live.reconnects:warning", "re-established 2 times in the last 5 min"},
+		{"figures unknown", pub(func(r *live.Result) {
+			r.AckedBps, r.StreamBps, r.SegsOut, r.RTTSeconds = 0, 0, 0, 0
+			r.FiguresUnknown, r.UnknownConnections = live.WhyAdmin+" (SetPerTcpConnectionEStats: access denied)", 1
+			r.BitrateBps, r.BelowBitrateSeconds = 1.9e6, 0
+		}), "live.unavailable:warning", "1 of the 1 publisher connection(s) to 10.231.2.10:1935 are counted, but their rate, RTT, retransmits and backlog cannot be read: per-connection statistics need the agent to run as administrator or LocalSystem"},
+		{"figures unknown, reconnecting", pub(func(r *live.Result) {
+			r.AckedBps, r.StreamBps, r.SegsOut = 0, 0, 0
+			r.FiguresUnknown, r.UnknownConnections, r.Reconnects = "no GetPerTcpConnectionEStats", 1, 2
+		}), "live.unavailable:warning,live.reconnects:warning", "sc.exe config ingestprobe obj= LocalSystem"},
+		{"figures of one of two", pub(func(r *live.Result) {
+			r.Publishers, r.FiguresUnknown, r.UnknownConnections = 2, "no GetPerTcpConnectionEStats", 1
+			r.RetransSegs, r.RetransmitRatio = 41, 0.041
+		}), "live.unavailable:warning,live.retransmits:warning", "1 of the 2 publisher"},
 		{"held", &live.Result{Probe: "live", Ingest: "10.231.2.10:1935", HeldBack: "publish", Publishers: 1}, "live.publish_held:info", "ran at connect level"},
 	} {
 		got := Live(c.r)

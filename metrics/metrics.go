@@ -219,7 +219,7 @@ func targetSamples(rec record.Record, interval time.Duration, window bool) []Sam
 	if l := rec.Results.Live; l != nil && l.HeldBack == "" && l.Error == "" {
 		add(mLivePublishers, float64(l.Publishers))
 		add(mLiveReconnects, float64(l.ReconnectsTotal))
-		if l.Publishers > 0 {
+		if l.HasFigures() { // publishers whose statistics cannot be read (Windows, no rights) give no series, not zeros
 			add(mLiveAcked, l.AckedBps/8) // Prometheus' base unit is the byte (promtool rejects bits)
 			add(mLiveRTT, l.RTTSeconds)
 			add(mLiveRetrans, l.RetransmitRatio)

@@ -376,3 +376,26 @@ func TestRTMPSuccessWhenNotReached(t *testing.T) {
 		}
 	}
 }
+
+// A live window whose publishers' statistics cannot be read (Windows without administrator
+// rights) exports the publishers, not zeros for the rate, RTT, retransmits and backlog.
+func TestLiveFiguresUnknown(t *testing.T) {
+	names := func(l *live.Result) []string {
+		var out []string
+		for _, s := range TargetSamples(record.Record{Agent: "a", Target: "t", Results: record.Results{Live: l}}, 0) {
+			if strings.HasPrefix(s.Name, "ingestprobe_live_") {
+				out = append(out, s.Name)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	blind := &live.Result{Probe: "live", Publishers: 1, UnknownConnections: 1, FiguresUnknown: live.WhyAdmin, StreamBps: 0}
+	if got := names(blind); !slices.Equal(got, []string{mLivePublishers, mLiveReconnects}) {
+		t.Errorf("figures unknown: %v; want publishers and reconnects only", got)
+	}
+	seen := &live.Result{Probe: "live", Publishers: 2, UnknownConnections: 1, FiguresUnknown: live.WhyAdmin, AckedBps: 1e6, StreamBps: 1e6}
+	if got := names(seen); !slices.Contains(got, mLiveAcked) || !slices.Contains(got, mLiveRTT) {
+		t.Errorf("one of two with figures: %v; want its figures", got)
+	}
+}

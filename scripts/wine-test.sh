@@ -6,8 +6,8 @@
 #      Wine 8 lacks bcryptprimitives.dll!ProcessPrng, which Go's runtime loads at start;
 #   2. makes a Wine prefix in $WINE_DIR/prefix (once; reused while the shim is unchanged) and
 #      copies the shim into its system32;
-#   3. runs the Windows test binaries of neterr, probes/icmp and probes/tcp (GOOS=windows go
-#      test -c) under Wine, each from its package directory;
+#   3. runs the Windows test binaries of neterr, probes/icmp, probes/tcp and probes/live
+#      (GOOS=windows go test -c) under Wine, each from its package directory;
 #   4. runs TestIntegrationWindows (test/integration/windows_test.go): the Windows build in the
 #      lab's venue namespace, with its own Wine server there.
 #
@@ -56,7 +56,7 @@ cp "$shim" "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
 echo "wine-test: $("$WINE" --version), prefix $WINEPREFIX"
 
 fail=0
-for pkg in neterr probes/icmp probes/tcp; do
+for pkg in neterr probes/icmp probes/tcp probes/live; do
   exe="$WINE_DIR/$(echo "$pkg" | tr / _).test.exe"
   GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" test -c -o "$exe" "./$pkg"
   echo "== $pkg (Windows build under Wine)"

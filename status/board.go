@@ -218,12 +218,16 @@ type LiveStatus struct {
 	RetransmitRatio float64   `json:"retransmit_ratio"`
 	BacklogSeconds  float64   `json:"backlog_seconds"`
 	Reconnects      int       `json:"reconnects"`
+	// FiguresUnknown: publishers, but the statistics of none can be read (Windows without
+	// administrator rights); the figures above are then not figures.
+	FiguresUnknown bool `json:"figures_unknown,omitempty"`
 }
 
 func liveViewOf(rec record.Record, fs []Finding) *liveView {
 	l := rec.Results.Live
 	st := LiveStatus{At: rec.Time.UTC(), Error: string(l.Error), Publishers: l.Publishers, Processes: []string{}, AckedBps: l.AckedBps,
-		RTTSeconds: l.RTTSeconds, RetransmitRatio: l.RetransmitRatio, BacklogSeconds: l.BacklogSeconds, Reconnects: l.Reconnects}
+		RTTSeconds: l.RTTSeconds, RetransmitRatio: l.RetransmitRatio, BacklogSeconds: l.BacklogSeconds, Reconnects: l.Reconnects,
+		FiguresUnknown: l.Publishers > 0 && !l.HasFigures()}
 	for _, c := range l.Connections {
 		st.Processes = append(st.Processes, c.Process)
 	}

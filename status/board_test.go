@@ -231,6 +231,16 @@ func TestBoardLive(t *testing.T) {
 	if *ts.Verdict != record.NoGo || len(ts.Findings) != 1 || ts.Findings[0].Code != "live.stalled" || len(ts.History) != 1 {
 		t.Errorf("verdict %s, findings %+v, %d points; want no-go, live.stalled, the run alone in the history", *ts.Verdict, ts.Findings, len(ts.History))
 	}
+	if ts.Live.FiguresUnknown {
+		t.Error("figures unknown on a window with figures")
+	}
+	// A publisher whose statistics cannot be read (Windows without rights): said, not zeros.
+	b.Observe(record.Record{Target: "main", Time: t0.Add(2 * time.Second), Verdict: record.Warn,
+		Results: record.Results{Live: &live.Result{Probe: "live", Publishers: 1, UnknownConnections: 1, FiguresUnknown: live.WhyAdmin,
+			Connections: []live.Connection{{Process: "obs64.exe", FiguresUnknown: live.WhyAdmin}}}}})
+	if l := b.Status().Targets[0].Live; l == nil || !l.FiguresUnknown || l.Publishers != 1 {
+		t.Errorf("live %+v; want one publisher, figures unknown", l)
+	}
 }
 
 // TestBoardUplink: a measured soak stays on the tile, with its severity, through the checks that

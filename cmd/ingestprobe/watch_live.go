@@ -163,6 +163,10 @@ func liveTable(targets []agent.Target, rs []live.Result, elapsed, total time.Dur
 			if c.PID > 0 {
 				proc = fmt.Sprintf("%s[%d]", c.Process, c.PID)
 			}
+			if c.FiguresUnknown != "" {
+				fmt.Fprintf(&b, "%-16s %-22s %-16s figures unknown: %s\n", name, c.Local, trunc(proc, 16), c.FiguresUnknown)
+				continue
+			}
 			backlog := kb(c.BacklogBytes)
 			if r.StreamBps > 0 {
 				backlog += fmt.Sprintf(" (%.2f s)", float64(c.BacklogBytes)*8/r.StreamBps)

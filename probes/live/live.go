@@ -8,9 +8,14 @@
 // On Linux the statistics come from NETLINK_SOCK_DIAG (an inet_diag dump with INET_DIAG_INFO,
 // the path `ss -ti` uses, through github.com/vishvananda/netlink's socket; the replies are parsed
 // here, so recorded replies can be tested), and the owning process is named from the socket's
-// inode through /proc/PID/fd where this process may read it. On Windows they come from
-// GetExtendedTcpTable and GetPerTcpConnectionEStats. Elsewhere NewWatcher says the watch is not
-// available (ErrUnavailable) — never a silent nothing.
+// inode through /proc/PID/fd where this process may read it. On Windows the connections and their
+// owners' PIDs come from GetExtendedTcpTable and the statistics from GetPerTcpConnectionEStats,
+// whose collection must be enabled per connection (SetPerTcpConnectionEStats, administrator
+// only): without it a connection still counts as a publisher, and its figures are marked unknown
+// with the reason (Conn.Unknown, Result.FiguresUnknown) — never read as zeros. The tables and the
+// statistics' structures are decoded in tcptable.go, in plain Go, so any host's tests cover them.
+// Elsewhere (macOS) NewWatcher says the watch is not available (ErrUnavailable) — never a silent
+// nothing.
 //
 // A Tracker turns the samples of one target into windows (Result): the acknowledged rate, the
 // retransmit ratio, the backlog, the RTT, and the conditions diagnose judges (how long nothing has
@@ -71,6 +76,11 @@ type Conn struct {
 	RTT, RTTVar  time.Duration
 	DeliveryRate uint64        // bytes per second, the kernel's estimate (0 = unknown)
 	LastAckRecv  time.Duration // since the last ACK arrived (0 = unknown)
+
+	// Unknown says why the statistics of this connection could not be read (Windows: collection
+	// not enabled without administrator rights). The connection is a publisher all the same; its
+	// counters above are not figures, and the Tracker leaves them out of every sum and condition.
+	Unknown string
 }
 
 // Backlog is what waits: not yet sent plus in flight.
@@ -122,6 +132,12 @@ type Result struct {
 	StreamBps  float64 `json:"stream_bps"`
 	BitrateBps float64 `json:"bitrate_bps,omitempty"` // the configured show bitrate
 
+	// FiguresUnknown says why the figures of some publishers' connections are unknown (the first
+	// reason); UnknownConnections is how many. They count in Publishers and Reconnects, but not in
+	// the rates, RTT, retransmits, backlog or the conditions below, which cover the others only.
+	FiguresUnknown     string `json:"figures_unknown,omitempty"`
+	UnknownConnections int    `json:"unknown_connections,omitempty"`
+
 	Reconnects      int `json:"reconnects"`       // within ReconnectWindow
 	ReconnectsTotal int `json:"reconnects_total"` // since the watch began
 
@@ -154,7 +170,18 @@ type Connection struct {
 	BacklogBytes    uint64  `json:"backlog_bytes"`
 	NotsentBytes    uint64  `json:"notsent_bytes"`
 	AgeSeconds      float64 `json:"age_seconds"` // since this agent first saw it
+	// FiguresUnknown says why this connection's statistics cannot be read; its figures are then 0
+	// and mean nothing.
+	FiguresUnknown string `json:"figures_unknown,omitempty"`
 }
+
+// HasFigures says some publisher's connection has figures: false with no publisher, or when the
+// statistics of every one are unknown.
+func (r *Result) HasFigures() bool { return r.Publishers > r.UnknownConnections }
+
+// WhyAdmin is the reason a connection's figures are unknown where the agent may not enable their
+// collection: Windows grants SetPerTcpConnectionEStats to administrators only.
+const WhyAdmin = "per-connection statistics need the agent to run as administrator or LocalSystem"
 
 // ProcessUnknown names a connection whose owner cannot be read (another user's process without
 // CAP_SYS_PTRACE, or a platform that does not say).

@@ -42,6 +42,7 @@ type Tracker struct {
 	reconN   int
 	seenAny  bool
 	lastSeen time.Time
+	unknown  string // the first reason a connection's figures were unknown in this watch, for Total
 
 	points []point // cumulative acknowledged bytes over time, for rates
 
@@ -71,6 +72,9 @@ type connState struct {
 	prevAt      time.Time
 	lastAt      time.Time
 	lastAdvance time.Time // when bytes_acked last moved, or nothing waited
+	// unknown is why the last sample had no figures of this connection; the counters above then
+	// stay those of the last sample that had them.
+	unknown string
 }
 
 // NewTracker follows t.
@@ -93,6 +97,13 @@ func (k *Tracker) Observe(now time.Time, all []Conn) {
 	present := map[uint64]Conn{}
 	for _, c := range all {
 		if k.t.Matches(c) {
+			if c.Unknown != "" {
+				// Its counters are not figures: nothing of them may reach a sum.
+				c = Conn{Local: c.Local, Remote: c.Remote, ID: c.ID, Inode: c.Inode, PID: c.PID, Process: c.Process, Unknown: c.Unknown}
+				if k.unknown == "" {
+					k.unknown = c.Unknown
+				}
+			}
 			present[c.ID] = c
 		}
 	}
@@ -118,7 +129,7 @@ func (k *Tracker) Observe(now time.Time, all []Conn) {
 		c := present[id]
 		st := k.conns[id]
 		if st == nil {
-			st = &connState{first: now, firstConn: c, base: c, baseAt: now, prev: c, prevAt: now, last: c, lastAt: now, lastAdvance: now}
+			st = &connState{first: now, firstConn: c, base: c, baseAt: now, prev: c, prevAt: now, last: c, lastAt: now, lastAdvance: now, unknown: c.Unknown}
 			if c.Backlog() > 0 && c.LastAckRecv > 0 {
 				st.lastAdvance = now.Add(-c.LastAckRecv)
 			}
@@ -130,6 +141,19 @@ func (k *Tracker) Observe(now time.Time, all []Conn) {
 				}
 				k.reconN++
 			}
+			continue
+		}
+		if c.Unknown != "" {
+			st.unknown = c.Unknown
+			continue
+		}
+		if st.unknown != "" {
+			// Figures again after a sample without: count this connection anew from here (what it
+			// carried before is kept), so the gap reads as neither a burst nor a stall.
+			k.goneAck += st.last.BytesAcked - st.firstConn.BytesAcked
+			k.goneSegs[0] += st.last.SegsOut - st.firstConn.SegsOut
+			k.goneSegs[1] += st.last.TotalRetrans - st.firstConn.TotalRetrans
+			*st = connState{first: st.first, firstConn: c, base: c, baseAt: now, prev: c, prevAt: now, last: c, lastAt: now, lastAdvance: now}
 			continue
 		}
 		st.prev, st.prevAt = st.last, st.lastAt
@@ -203,7 +227,12 @@ func (k *Tracker) updateConditions(now time.Time, publishers int) {
 	}
 	var backlog uint64
 	stalled := 0.0
+	unknown := false
 	for _, st := range k.conns {
+		if st.unknown != "" {
+			unknown = true
+			continue
+		}
 		backlog += st.last.Backlog()
 		if st.last.Backlog() > 0 {
 			stalled = max(stalled, now.Sub(st.lastAdvance).Seconds())
@@ -228,7 +257,8 @@ func (k *Tracker) updateConditions(now time.Time, publishers int) {
 		k.congestedSince = now
 	}
 	below := false
-	if k.t.Bitrate > 0 {
+	// With a publisher's figures unknown the rate is only part of the stream's: not judged.
+	if k.t.Bitrate > 0 && !unknown {
 		if r, full := k.rateAt(len(k.points) - 1); full || now.Sub(k.start) >= rateSpan {
 			below = r < belowRatio*k.t.Bitrate
 		}
@@ -257,7 +287,7 @@ func (k *Tracker) current(now time.Time) conditions {
 		c.below = now.Sub(k.belowSince).Seconds()
 	}
 	for _, st := range k.conns {
-		if st.last.Backlog() > 0 {
+		if st.unknown == "" && st.last.Backlog() > 0 {
 			c.stalled = max(c.stalled, now.Sub(st.lastAdvance).Seconds())
 		}
 	}
@@ -297,6 +327,9 @@ func (k *Tracker) Total(now time.Time) Result {
 	}
 	r.SegsOut += k.goneSegs[0]
 	r.RetransSegs += k.goneSegs[1]
+	if r.FiguresUnknown == "" {
+		r.FiguresUnknown = k.unknown // some connection had no figures for part of the watch
+	}
 	if r.SegsOut > 0 {
 		r.RetransmitRatio = max(r.RetransmitRatio, round(float64(r.RetransSegs)/float64(r.SegsOut)))
 	}
@@ -325,6 +358,15 @@ func (k *Tracker) result(now time.Time, base func(*connState) (Conn, time.Time),
 			DeliveryBps: float64(c.DeliveryRate) * 8, AgeSeconds: round(now.Sub(st.first).Seconds())}
 		if x.Process == "" {
 			x.Process = ProcessUnknown
+		}
+		if st.unknown != "" {
+			x = Connection{Local: x.Local, Remote: x.Remote, Process: x.Process, PID: x.PID, AgeSeconds: x.AgeSeconds, FiguresUnknown: st.unknown}
+			if r.FiguresUnknown == "" {
+				r.FiguresUnknown = st.unknown
+			}
+			r.UnknownConnections++
+			r.Connections = append(r.Connections, x)
+			continue
 		}
 		if d := st.lastAt.Sub(at).Seconds(); d > 0 {
 			x.AckedBps = round(float64(c.BytesAcked-b.BytesAcked) * 8 / d)

@@ -230,3 +230,69 @@ func TestParseRate(t *testing.T) {
 		}
 	}
 }
+
+// A connection whose statistics cannot be read (Windows without administrator rights) is a
+// publisher with its figures marked unknown and the reason: never zeros in the sums, never a stall
+// or a rate under the bitrate; reconnects still count. When figures come back it is counted anew
+// from there: the gap is neither a burst nor a stall.
+func TestTrackerFiguresUnknown(t *testing.T) {
+	const why = "per-connection statistics need the agent to run as administrator or LocalSystem"
+	blind := func(lport uint16) Conn {
+		c := conn(lport, 9e9, 9e6, 9e5, 1e6, 1e6) // whatever the counters say, they are not figures
+		c.Unknown, c.PID, c.Process = why, 4242, "obs64.exe"
+		return c
+	}
+	k := NewTracker(target(2e6))
+	for i := range 8 {
+		k.Observe(t0.Add(time.Duration(i)*5*time.Second), []Conn{blind(40000)})
+	}
+	r := k.Window(t0.Add(35 * time.Second))
+	if r.Publishers != 1 || r.UnknownConnections != 1 || r.FiguresUnknown != why || r.HasFigures() {
+		t.Fatalf("got %+v; want one publisher with its figures unknown and why", r)
+	}
+	if r.AckedBps != 0 || r.BacklogBytes != 0 || r.RTTSeconds != 0 || r.SegsOut != 0 || r.StalledSeconds != 0 || r.BelowBitrateSeconds != 0 || r.CongestedSeconds != 0 {
+		t.Errorf("got %+v; want no figure and no condition from a connection without figures", r)
+	}
+	if c := r.Connections; len(c) != 1 || c[0].FiguresUnknown != why || c[0].Process != "obs64.exe" || c[0].PID != 4242 || c[0].BacklogBytes != 0 {
+		t.Errorf("connections %+v", c)
+	}
+	// Two restarts: reconnects, figures or not.
+	k.Observe(t0.Add(40*time.Second), []Conn{blind(40001)})
+	k.Observe(t0.Add(45*time.Second), []Conn{blind(40002)})
+	if r := k.Window(t0.Add(45 * time.Second)); r.Reconnects != 2 || r.Publishers != 1 {
+		t.Errorf("got %d reconnects, %d publishers; want 2, 1", r.Reconnects, r.Publishers)
+	}
+
+	// Beside a connection with figures: the sums are that one's; the bitrate is not judged on a part.
+	k = NewTracker(target(4e6))
+	for i := range 8 {
+		k.Observe(t0.Add(time.Duration(i)*5*time.Second), []Conn{conn(40000, uint64(i)*1250000, uint64(i)*1000, 0, 0, 1000), blind(40001)})
+	}
+	r = k.Window(t0.Add(35 * time.Second))
+	if r.Publishers != 2 || r.UnknownConnections != 1 || !r.HasFigures() || !near(r.AckedBps, 2e6, 0.001) || r.BacklogBytes != 1000 || r.BelowBitrateSeconds != 0 {
+		t.Errorf("got %+v; want 2 publishers, the known one's 2 Mbit/s and 1000 bytes, no below-bitrate", r)
+	}
+
+	// Figures, then none for three samples, then figures again with a counter that moved on.
+	k = NewTracker(target(0))
+	k.Observe(t0, []Conn{conn(40000, 1e6, 1000, 0, 0, 0)})
+	k.Observe(t0.Add(5*time.Second), []Conn{conn(40000, 2.25e6, 2000, 0, 0, 0)})
+	gap := blind(40000)
+	for i := 2; i <= 4; i++ {
+		k.Observe(t0.Add(time.Duration(i)*5*time.Second), []Conn{gap})
+	}
+	if r := k.Peek(t0.Add(20 * time.Second)); r.FiguresUnknown != why || r.StalledSeconds != 0 {
+		t.Errorf("during the gap %+v; want figures unknown, no stall", r)
+	}
+	k.Observe(t0.Add(25*time.Second), []Conn{conn(40000, 50e6, 50000, 10, 0, 2000)})
+	k.Observe(t0.Add(30*time.Second), []Conn{conn(40000, 51.25e6, 51000, 10, 0, 2000)})
+	r = k.Peek(t0.Add(30 * time.Second))
+	if r.FiguresUnknown != "" || !near(r.AckedBps, 2e6, 0.001) || r.StalledSeconds != 0 || r.Reconnects != 0 {
+		t.Errorf("after the gap %+v; want 2 Mbit/s, figures known, no stall, no reconnect", r)
+	}
+	// The whole watch: what was counted before the gap and after it, and that some was unknown.
+	tot := k.Total(t0.Add(30 * time.Second))
+	if want := (1.25e6 + 1.25e6) * 8 / 30; !near(tot.AckedBps, want, 0.001) || tot.FiguresUnknown != why {
+		t.Errorf("total %+v; want %v bit/s and the reason figures were unknown", tot, want)
+	}
+}

@@ -159,6 +159,8 @@
     var text;
     if (l.error) text = 'live watch not available';
     else if (!l.publishers) text = 'live: no publisher';
+    else if (l.figures_unknown) text = 'live: ' + l.processes.join(', ') + ' · figures unknown (see the findings)' +
+      (l.reconnects ? ' · ' + l.reconnects + ' reconnects' : '');
     else text = 'live: ' + l.processes.join(', ') + ' · ' + (l.acked_bps / 1e6).toFixed(2) + ' Mbit/s · RTT ' + duration(l.rtt_seconds) +
       ' · ' + (l.retransmit_ratio * 100).toFixed(1) + ' % retransmitted · backlog ' + l.backlog_seconds.toFixed(2) + ' s' +
       (l.reconnects ? ' · ' + l.reconnects + ' reconnects' : '');
