@@ -5,11 +5,13 @@ package render
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ingestprobe/ingestprobe/probes/dns"
 	"github.com/ingestprobe/ingestprobe/probes/icmp"
+	"github.com/ingestprobe/ingestprobe/probes/live"
 	"github.com/ingestprobe/ingestprobe/probes/path"
 	"github.com/ingestprobe/ingestprobe/probes/rtmp"
 	"github.com/ingestprobe/ingestprobe/probes/srt"
@@ -165,6 +167,49 @@ func writeSteps(b *strings.Builder, r record.Record, c palette) {
 		ok, text := uplinkStep(u)
 		step(ok, u.Error == uplink.NotPublished, "uplink", text)
 	}
+	if l := r.Results.Live; l != nil && l.HeldBack == "" {
+		ok, soft, text := liveStep(l)
+		step(ok, soft, "live", text)
+	}
+}
+
+// liveStep is the live watch's line (watch, and a live window's record): who publishes, what the
+// ingest acknowledged, and the connection's health. No publisher is not a failure: it is shown as
+// not measured ("–"), as a show that has not started is normal.
+func liveStep(l *live.Result) (ok, soft bool, text string) {
+	switch {
+	case l.Error != live.OK:
+		return false, true, "not available on this system: " + l.Detail
+	case l.Publishers == 0:
+		text = "no encoder on this host publishes to " + l.Ingest
+		if l.LastSeenSecondsAgo > 0 {
+			text += fmt.Sprintf(" (the last one left %.0f s ago)", l.LastSeenSecondsAgo)
+		}
+		return false, true, text
+	}
+	var procs []string
+	for _, c := range l.Connections {
+		if !slices.Contains(procs, c.Process) {
+			procs = append(procs, c.Process)
+		}
+	}
+	text = fmt.Sprintf("%d publisher(s) to %s (%s)", l.Publishers, l.Ingest, strings.Join(procs, ", "))
+	if l.FiguresUnknown != "" && l.UnknownConnections >= l.Publishers {
+		return true, false, text + ": figures unknown, " + l.FiguresUnknown
+	}
+	text += fmt.Sprintf(": %s acknowledged, rtt %s ms, %.1f %% retransmitted, backlog %s",
+		uplink.FormatRate(l.AckedBps), msRound(l.RTTSeconds), 100*l.RetransmitRatio, backlogText(l))
+	if l.ReconnectsTotal > 0 {
+		text += fmt.Sprintf(", %d reconnect(s)", l.ReconnectsTotal)
+	}
+	return true, false, text
+}
+
+func backlogText(l *live.Result) string {
+	if l.BacklogSeconds > 0 || l.StreamBps > 0 {
+		return fmt.Sprintf("%.2f s", l.BacklogSeconds)
+	}
+	return fmt.Sprintf("%d B", l.BacklogBytes)
 }
 
 // uplinkStep is the soak's line: the show's rate, what was sustained, the RTT under load and the
@@ -569,7 +614,7 @@ func writeURLSteps(r record.Record, c palette, step func(ok, soft bool, name, te
 // the alternative port that connected.
 var stepFindings = map[string][]string{
 	"url": {"url."}, "time": {"clock."}, "dns": {"dns."}, "rtmp": {"rtmp.", "tls.", "net.mtu_blackhole"}, "srt": {"srt."},
-	"icmp": {"net.packet_loss", "net.high_latency", "icmp."},
+	"icmp": {"net.packet_loss", "net.high_latency", "icmp."}, "live": {"live."},
 	// net.ipv6_broken marks no single line: the failing family's TCP lines carry it.
 }
 
