@@ -59,7 +59,11 @@ func (d *Daemon) Run(ctx context.Context, cfg *config.Config, reload <-chan stru
 	begin := func(c *config.Config) error {
 		var err error
 		if seq, err = OpenSequence(c.Agent.StateDir); err != nil {
-			return err
+			if c.NeedsStateDir() {
+				return err
+			}
+			d.Log.Warn("agent.state_dir unusable and no push sink needs it: running without it, record ids from the clock", zap.Error(err))
+			seq = ClockSequence(time.Now())
 		}
 		gen, err = d.start(ctx, c, seq)
 		return err

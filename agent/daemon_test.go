@@ -135,3 +135,62 @@ func TestDaemonNoTargets(t *testing.T) {
 		t.Errorf("got %v; want an error saying there are no targets", err)
 	}
 }
+
+// TestDaemonWithoutStateDir: a state_dir that cannot be used (here a file) stops an agent whose
+// push sink spools there, but not a jsonl-only one: it runs, says so, and numbers its records from
+// the clock.
+func TestDaemonWithoutStateDir(t *testing.T) {
+	dir := t.TempDir()
+	stateFile := filepath.Join(dir, "state-is-a-file")
+	if err := os.WriteFile(stateFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(loopTarget(t, dir), "state_dir = \""+dir+"\"", "state_dir = \""+stateFile+"\"", 1)
+	d, logs, loaded := testDaemon(t, text)
+	cfg, err := config.Load(d.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, cfg, nil) }()
+	select {
+	case <-loaded:
+	case err := <-done:
+		t.Fatalf("Run: %v; want it running without its state dir", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the agent did not start")
+	}
+	waitLog(t, logs, "record ids from the clock", 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, "records.jsonl"))
+		if strings.Contains(string(b), `"id":"a1:`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no record with an id in %q", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
+
+	pushText := text + "[[sinks]]\ntype = \"http\"\nurl = \"http://127.0.0.1:1/\"\n"
+	d, _, _ = testDaemon(t, pushText)
+	if cfg, err = config.Load(d.ConfigPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Run(t.Context(), cfg, nil); err == nil || !strings.Contains(err.Error(), "sequence") {
+		t.Errorf("with a push sink: got %v; want the state dir's error", err)
+	}
+}
+
+func TestClockSequence(t *testing.T) {
+	s := ClockSequence(time.UnixMicro(1_800_000_000_000_000))
+	a, _ := s.Next()
+	b, _ := s.Next()
+	if a != 1_800_000_000_000_000 || b != a+1 {
+		t.Errorf("got %d, %d; want the start in microseconds, then one more", a, b)
+	}
+}

@@ -2,11 +2,13 @@ package agent
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // sequenceBlock is how many record ids are reserved per write of the sequence file: one fsync per
@@ -52,11 +54,20 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// ClockSequence hands out numbers from now in microseconds on, one by one, and keeps nothing on
+// disk: for an agent without a usable state directory that nothing else needs (no push sink).
+// Its ids stay unique across restarts as long as the agent makes fewer than a million records a
+// second and the clock does not go back.
+func ClockSequence(now time.Time) *Sequence {
+	n := uint64(max(now.UnixMicro(), 1))
+	return &Sequence{next: n, reserved: math.MaxUint64}
+}
+
 // Next returns the next number, reserving a new block on disk first when the current one is used up.
 func (s *Sequence) Next() (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.next >= s.reserved {
+	if s.path != "" && s.next >= s.reserved {
 		if err := s.reserve(s.next + sequenceBlock); err != nil {
 			return 0, err
 		}

@@ -26,7 +26,11 @@ func (c *Config) Preflight() error {
 		return errors.New("the file is empty: nothing is configured (config.example.toml lists every key)")
 	}
 	if err := preflightStateDir(c.Agent.StateDir); err != nil {
-		return err
+		if c.NeedsStateDir() {
+			return err
+		}
+		// Nothing here spools: the agent runs without its state directory, record ids from the clock.
+		c.warnings = append(c.warnings, err.Error()+"; no push sink needs it, so the agent runs without it (record ids from the clock)")
 	}
 	listens := map[string]string{} // address → the key that listens on it
 	for i, k := range c.Sinks {
@@ -167,4 +171,16 @@ func validListen(addr string) bool {
 		}
 	}
 	return true
+}
+
+// NeedsStateDir says whether the agent cannot run without agent.state_dir: a push sink (http,
+// remote_write) spools there. Without one the agent keeps only its record sequence there, and
+// falls back to ids from the clock when the directory cannot be used.
+func (c *Config) NeedsStateDir() bool {
+	for _, k := range c.Sinks {
+		if k.Type == sink.HTTP || k.Type == sink.RemoteWrite {
+			return true
+		}
+	}
+	return false
 }

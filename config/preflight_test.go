@@ -50,7 +50,7 @@ func TestPreflight(t *testing.T) {
 		{"status token short", state + "[status]\ntoken_file = \"short\"\n", "status.token_file: the token has 3 characters"},
 		{"status token missing", state + "[status]\ntoken_file = \"nope\"\n", "status.token_file:"},
 		{"listen twice", state + "[[sinks]]\ntype = \"prometheus\"\nlisten = \"127.0.0.1:9817\"\n[status]\n", `status.listen "127.0.0.1:9817" is also sinks[0] (prometheus)'s listen`},
-		{"state_dir a file", "[agent]\nstate_dir = \"" + stateFile + "\"\n", "agent.state_dir " + stateFile + " is a file, not a directory"},
+		{"state_dir a file", "[agent]\nstate_dir = \"" + stateFile + "\"\n[[sinks]]\ntype = \"http\"\nurl = \"https://collector.example/ingest\"\n", "agent.state_dir " + stateFile + " is a file, not a directory"},
 		{"jsonl dir missing", state + "[[sinks]]\ntype = \"jsonl\"\npath = \"" + filepath.Join(dir, "no", "such", "r.jsonl") + "\"\n", "sinks[0] (jsonl): path: the directory " + filepath.Join(dir, "no", "such") + " does not exist"},
 		{"empty file", "\n# nothing but comments\n\n", "is empty"},
 	} {
@@ -89,13 +89,24 @@ func TestListenSyntax(t *testing.T) {
 func TestStateDirUnwritable(t *testing.T) {
 	defer func(w func(string) error) { writable = w }(writable)
 	writable = func(string) error { return os.ErrPermission }
-	c, err := Parse([]byte("[agent]\nstate_dir = \"/var/lib/ingestprobe-test-nowhere\"\n"))
+	c, err := Parse([]byte("[agent]\nstate_dir = \"/var/lib/ingestprobe-test-nowhere\"\n[[sinks]]\ntype = \"remote_write\"\nurl = \"http://127.0.0.1:9090/api/v1/write\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = c.Preflight()
 	if err == nil || !strings.Contains(err.Error(), "agent.state_dir /var/lib/ingestprobe-test-nowhere") || !strings.Contains(err.Error(), "set agent.state_dir") {
 		t.Errorf("got %v; want an error naming agent.state_dir and what to do", err)
+	}
+	// Without a push sink nothing needs the directory: a warning, and the agent runs without it.
+	c, err = Parse([]byte("[agent]\nstate_dir = \"/var/lib/ingestprobe-test-nowhere\"\n[[sinks]]\ntype = \"jsonl\"\npath = \"-\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Preflight(); err != nil {
+		t.Errorf("jsonl only: got %v; want no error", err)
+	}
+	if w := strings.Join(c.Warnings(), "\n"); !strings.Contains(w, "agent.state_dir") || !strings.Contains(w, "runs without it") {
+		t.Errorf("jsonl only: warnings %q; want one naming agent.state_dir", w)
 	}
 }
 
