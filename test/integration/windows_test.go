@@ -51,8 +51,9 @@ func TestIntegrationWindows(t *testing.T) {
 
 	t.Run("help names ProgramData", func(t *testing.T) {
 		r := w.run(t, l, exe, "config", "validate", "--help")
-		if !strings.Contains(r.stderr, `C:\ProgramData\ingestprobe\config.toml`) || strings.Contains(r.stderr, "/etc/ingestprobe") {
-			t.Errorf("config validate --help: want the default C:\\ProgramData\\ingestprobe\\config.toml and no Linux path:\n%s", r.stderr)
+		// Help goes to stdout, with exit 0, as every command's does.
+		if r.exit != 0 || !strings.Contains(r.stdout, `C:\ProgramData\ingestprobe\config.toml`) || strings.Contains(r.stdout, "/etc/ingestprobe") {
+			t.Errorf("config validate --help: exit %d; want 0 and the default C:\\ProgramData\\ingestprobe\\config.toml and no Linux path:\n%s%s", r.exit, r.stdout, r.stderr)
 		}
 	})
 	t.Run("config validate the example", func(t *testing.T) {
