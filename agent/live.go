@@ -255,6 +255,10 @@ func (s *LiveSampler) Holding(name string) *live.Result {
 	return &r
 }
 
+// Available says whether the watch can see this host's connections; without it Holding holds
+// every publish back (the daemon's choice: it cannot tell).
+func (s *LiveSampler) Available() bool { return s != nil && s.w != nil }
+
 // Close releases the watch.
 func (s *LiveSampler) Close() {
 	if s != nil && s.w != nil {

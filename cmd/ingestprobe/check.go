@@ -143,6 +143,8 @@ func cmdCheck(ctx context.Context, e env, args []string) (int, error) {
 	}
 
 	p := agent.NewPipeline(cfg, log)
+	stopGuard := guardShow(ctx, e, cfg, p, targets, soakRate > 0)
+	defer stopGuard()
 	if *watching {
 		return watch(ctx, e, p, targets, watchOptions{every: *every, asJSON: *asJSON, concurrency: cfg.Agent.Concurrency})
 	}

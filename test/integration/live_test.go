@@ -228,6 +228,24 @@ func TestIntegrationLiveWatch(t *testing.T) {
 		}
 	})
 
+	// check --publish (and --uplink) from the encoder's host keeps off the live show, as the agent
+	// does: the publish runs at connect level, the record says why, and ffmpeg is not refused.
+	t.Run("check --publish holds back while the show is live", func(t *testing.T) {
+		for _, args := range [][]string{{"--publish"}, {"--uplink", "1M", "--uplink-for", "3s"}} {
+			r := runCheck(t, l, bin, append([]string{"check", url, "--config", cfg, "--json", "--timeout", "3s"}, args...)...)
+			rec := r.record(t)
+			if rec.Results.RTMP == nil || rec.Results.RTMP.Level != "connect" || codesOf(rec)["live.publish_held"] != record.Info || rec.Results.Uplink != nil {
+				t.Errorf("%v: rtmp %+v, uplink %+v, findings %v; want connect level, no soak and live.publish_held", args, rec.Results.RTMP, rec.Results.Uplink, codesOf(rec))
+			}
+			if strings.Contains(r.stdout, liveKey) || strings.Contains(r.stderr, liveKey) {
+				t.Errorf("%v: the stream key in the output", args)
+			}
+		}
+		if enc.exited() || strings.Contains(enc.stderr.String(), "Already publishing") {
+			t.Fatalf("ffmpeg was refused or stopped: %s", enc.stderr.String())
+		}
+	})
+
 	t.Run("shaped under the stream's rate", func(t *testing.T) {
 		// tbf on the router's link to the server: a third of the stream's rate.
 		tc := func(args ...string) {
