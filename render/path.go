@@ -47,5 +47,9 @@ func pathStep(t path.Result, c palette) (ok, soft bool, text string) {
 	if len(hops) == 0 {
 		hops = []string{"–"}
 	}
-	return open, false, fmt.Sprintf("%s: %s %s(%s; %d SYNs)%s", where, strings.Join(hops, " → "), c.dim, end, t.Sent, c.reset)
+	syns := fmt.Sprintf("%d SYNs", t.Sent)
+	if t.Sent == 1 {
+		syns = "1 SYN"
+	}
+	return open, false, fmt.Sprintf("%s: %s %s(%s; %s)%s", where, strings.Join(hops, " → "), c.dim, end, syns, c.reset)
 }

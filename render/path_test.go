@@ -23,6 +23,9 @@ func TestPathStep(t *testing.T) {
 		{"rejected", path.Result{Address: "10.231.2.10", Port: 1935, OK: true, Sent: 8,
 			Hops: []path.Hop{te(1, "10.231.1.1"), {TTL: 2, Address: "10.231.1.1", Answer: path.Unreachable, Reason: "communication administratively prohibited"}}},
 			false, false, "10.231.2.10 port 1935: 10.231.1.1 (rejected by 10.231.1.1: communication administratively prohibited; 8 SYNs)"},
+		{"one SYN", path.Result{Address: "127.0.0.1", Port: 1, OK: true, Sent: 1,
+			Hops: []path.Hop{{TTL: 1, Address: "127.0.0.1", Answer: path.Reset}}},
+			false, false, "127.0.0.1 port 1: 127.0.0.1 (reset at hop 1; 1 SYN)"},
 		{"not traced", path.Result{Address: "10.231.2.10", Port: 1935, Error: path.Unsupported, Reason: "path not traced: needs Linux"},
 			false, true, "10.231.2.10 port 1935: path not traced: needs Linux"},
 	} {
