@@ -125,11 +125,23 @@ func writeExplanation(e env, matched []symptom.Symptom) {
 
 // writeFound says which of the message's causes the checks found.
 func writeFound(e env, r record.Record, codes []string) {
-	var found []string
+	var found, other []string
 	for _, f := range r.Findings {
-		if slices.Contains(codes, f.Code) && f.Severity != record.Info && !slices.Contains(found, f.Code) {
-			found = append(found, f.Code)
+		switch {
+		case f.Severity == record.Info:
+		case slices.Contains(codes, f.Code):
+			if !slices.Contains(found, f.Code) {
+				found = append(found, f.Code)
+			}
+		case f.Severity == record.Error && !slices.Contains(other, f.Code):
+			other = append(other, f.Code)
 		}
+	}
+	if len(found) == 0 && len(other) > 0 {
+		// Something else fails from here: the message pasted may be an older one, or the encoder
+		// words this failure differently. Either way it is what to fix first.
+		fmt.Fprintf(e.stdout, "None of its causes was found, but the checks found another failure from here: %s. An encoder shows it with another message; fix it first (its remedy is above), then try again.\n", strings.Join(other, ", "))
+		return
 	}
 	if len(found) == 0 {
 		fmt.Fprintln(e.stdout, "None of its causes was found from here: if the encoder runs on this network, the cause is in the encoder's settings (compare its URL and stream key with the one checked here) or came and went.")

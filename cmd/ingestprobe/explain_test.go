@@ -66,4 +66,8 @@ func TestExplainRunsTheChecks(t *testing.T) {
 	if code != exitNoGo || !strings.Contains(out, "Not run: the publish (add --publish") {
 		t.Errorf("got exit %d; want 1 and a note that the publish was not run:\n%s", code, out)
 	}
+	// A failure that is not among the message's causes is named, not "none found here".
+	if !strings.Contains(out, "the checks found another failure from here: tcp.refused") || strings.Contains(out, "None of its causes was found from here") {
+		t.Errorf("a refused port read as nothing found:\n%s", out)
+	}
 }
