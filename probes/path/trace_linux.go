@@ -6,15 +6,14 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"slices"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ingestprobe/ingestprobe/internal/sockaddr"
 	"github.com/ingestprobe/ingestprobe/neterr"
 )
 
@@ -48,16 +47,12 @@ func (p *Probe) trace(ctx context.Context, r *Result) {
 	addr := p.cfg.Address.Addr().Unmap()
 	t := &tracer{p: p, ctx: ctx, hops: map[int]Hop{}, dst: addr.String()}
 	port := int(p.cfg.Address.Port())
-	if addr.Is4() {
-		t.family, t.sa = unix.AF_INET, &unix.SockaddrInet4{Port: port, Addr: addr.As4()}
-	} else {
-		zone, err := zoneIndex(addr)
-		if err != nil {
-			r.Error, r.Reason = Failed, "path not traced: "+err.Error()
-			return
-		}
-		t.family, t.v6, t.sa = unix.AF_INET6, true, &unix.SockaddrInet6{Port: port, Addr: addr.As16(), ZoneId: zone}
+	sa, family, err := sockaddr.Of(netip.AddrPortFrom(addr, uint16(port)))
+	if err != nil {
+		r.Error, r.Reason = Failed, "path not traced: "+err.Error()
+		return
 	}
+	t.family, t.v6, t.sa = family, family == unix.AF_INET6, sa
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		r.Error, r.Reason = Failed, "path not traced: eventfd: "+err.Error()
@@ -394,20 +389,4 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// zoneIndex is the interface index of an IPv6 address's zone ("eth0" or "2"), 0 without one.
-func zoneIndex(a netip.Addr) (uint32, error) {
-	z := a.Zone()
-	if z == "" {
-		return 0, nil
-	}
-	if n, err := strconv.ParseUint(z, 10, 32); err == nil {
-		return uint32(n), nil
-	}
-	ifi, err := net.InterfaceByName(z)
-	if err != nil {
-		return 0, err
-	}
-	return uint32(ifi.Index), nil
 }

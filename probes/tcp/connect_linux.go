@@ -3,13 +3,13 @@ package tcp
 import (
 	"context"
 	"net"
-	"net/netip"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ingestprobe/ingestprobe/internal/sockaddr"
 )
 
 // threadWaits bounds the connects that wait on a thread of their own (kernelConnect): beyond it,
@@ -65,19 +65,9 @@ func (p *Probe) kernelConnect(ctx context.Context) (connecting, end time.Time, r
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, p.now(), 0, err
 	}
-	ap := p.cfg.Address
-	addr := ap.Addr()
-	var sa unix.Sockaddr
-	family := unix.AF_INET6
-	if addr.Is4() || addr.Is4In6() {
-		family = unix.AF_INET
-		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: addr.Unmap().As4()}
-	} else {
-		zone, zerr := zoneIndex(addr)
-		if zerr != nil {
-			return time.Time{}, p.now(), 0, zerr
-		}
-		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: addr.As16(), ZoneId: zone}
+	sa, family, zerr := sockaddr.Of(p.cfg.Address)
+	if zerr != nil {
+		return time.Time{}, p.now(), 0, zerr
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
@@ -186,20 +176,4 @@ func waitWritable(ctx context.Context, fd int) error {
 		}
 		return nil
 	}
-}
-
-// zoneIndex is the interface index of an IPv6 address's zone ("eth0" or "2"), 0 without one.
-func zoneIndex(a netip.Addr) (uint32, error) {
-	z := a.Zone()
-	if z == "" {
-		return 0, nil
-	}
-	if n, err := strconv.ParseUint(z, 10, 32); err == nil {
-		return uint32(n), nil
-	}
-	ifi, err := net.InterfaceByName(z)
-	if err != nil {
-		return 0, err
-	}
-	return uint32(ifi.Index), nil
 }
