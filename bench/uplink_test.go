@@ -6,9 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,72 +138,12 @@ func BenchmarkUplinkCost(b *testing.B) {
 	}
 }
 
-// pathRate is the goodput of a bulk TCP transfer from the venue to the server namespace over d,
-// after a second of warm-up, in bit/s.
+// pathRate is the path measured on its own (lab.PathRate), in bit/s.
 func pathRate(b *testing.B, l *lab.Lab, d time.Duration) float64 {
 	b.Helper()
-	var ln net.Listener
-	if err := l.Do(l.Server, func() error {
-		var err error
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(lab.IngestAddr, 0).String())
-		return err
-	}); err != nil {
+	bps, err := l.PathRate(d)
+	if err != nil {
 		b.Fatal(err)
 	}
-	defer ln.Close()
-	result := make(chan float64, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			result <- 0
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(d + 5*time.Second))
-		buf := make([]byte, 4<<10) // small reads: the window's ends are placed to a few ms
-		var total, baseN int64
-		var baseAt time.Time
-		start := time.Now()
-		for {
-			n, err := c.Read(buf)
-			total += int64(n)
-			now := time.Now()
-			if baseAt.IsZero() && now.Sub(start) >= time.Second {
-				baseN, baseAt = total, now
-			}
-			if !baseAt.IsZero() && now.Sub(baseAt) >= d {
-				result <- float64(total-baseN) * 8 / now.Sub(baseAt).Seconds()
-				return
-			}
-			if err != nil {
-				result <- 0
-				return
-			}
-		}
-	}()
-	var conn net.Conn
-	if err := l.Do(l.Venue, func() error {
-		var err error
-		conn, err = net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
-	_ = conn.SetDeadline(time.Now().Add(d + 5*time.Second))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, _ = io.Copy(conn, zeros{})
-	}()
-	bps := <-result
-	conn.Close()
-	<-done
 	return bps
-}
-
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
 }

@@ -4,12 +4,10 @@ package integration
 
 import (
 	"context"
-	"io"
 	"math"
-	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -175,8 +173,10 @@ func TestIntegrationUplink(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = l.SetFirewall(context.WithoutCancel(ctx)) })
 		// 10 Mbit/s for 3 s is ~2600 segments: 3 % of them is 2 % plus about 3 standard deviations.
+		// Loss also slows TCP: on a loaded machine the 10 Mbit/s offered can fall under 1.25 × 8
+		// (seen: 9.6 Mbit/s, uplink.no_headroom) — a true finding, not this case's subject.
 		r, u := soak(t, "8M")
-		expectUplink(t, r, -1, "", "uplink.retransmits")
+		expectUplink(t, r, -1, "", "uplink.retransmits", "uplink.no_headroom", "uplink.insufficient")
 		if u.RetransmitRatio <= 0.02 {
 			t.Errorf("retransmit ratio %.4f; want above 0.02", u.RetransmitRatio)
 		}
@@ -184,8 +184,8 @@ func TestIntegrationUplink(t *testing.T) {
 }
 
 // expectUplink checks the exit code and verdict (exit -1: either) and that the findings hold
-// want, and besides it only uplink warnings the shaping itself can cause.
-func expectUplink(t *testing.T, r run, exit int, verdict record.Verdict, want string) {
+// want, and besides it only uplink warnings the shaping itself can cause, or those in also.
+func expectUplink(t *testing.T, r run, exit int, verdict record.Verdict, want string, also ...string) {
 	t.Helper()
 	rec := r.record(t)
 	if exit >= 0 && (r.exit != exit || rec.Verdict != verdict) {
@@ -198,7 +198,7 @@ func expectUplink(t *testing.T, r run, exit int, verdict record.Verdict, want st
 		switch {
 		case f.Code == want:
 			found = true
-		case f.Severity == record.Info, f.Code == "uplink.retransmits", f.Code == "uplink.bufferbloat":
+		case f.Severity == record.Info, f.Code == "uplink.retransmits", f.Code == "uplink.bufferbloat", slices.Contains(also, f.Code):
 		default:
 			t.Errorf("unexpected finding %s: %s", f.Code, f.Message)
 		}
@@ -208,80 +208,15 @@ func expectUplink(t *testing.T, r run, exit int, verdict record.Verdict, want st
 	}
 }
 
-// measurePath sends as fast as TCP goes from the venue to a listener in the server namespace for
-// d after a second of warm-up, and returns the goodput the receiver counted, in bit/s: the shaped
-// path's capacity, measured without ingestprobe.
+// measurePath is the shaped path's capacity measured without ingestprobe (lab.PathRate), in bit/s.
 func measurePath(t *testing.T, l *lab.Lab, d time.Duration) float64 {
 	t.Helper()
-	var ln net.Listener
-	if err := l.Do(l.Server, func() error {
-		var err error
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(lab.IngestAddr, 0).String())
-		return err
-	}); err != nil {
+	bps, err := l.PathRate(d)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	type count struct {
-		n  int64
-		at time.Time
-	}
-	result := make(chan float64, 1)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		c, err := ln.Accept()
-		if err != nil {
-			result <- 0
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(d + 5*time.Second))
-		buf := make([]byte, 4<<10) // small reads: the window's ends are placed to a few ms
-		var total int64
-		start := time.Now()
-		var base *count
-		for {
-			n, err := c.Read(buf)
-			total += int64(n)
-			now := time.Now()
-			if base == nil && now.Sub(start) >= time.Second {
-				base = &count{total, now}
-			}
-			if base != nil && now.Sub(base.at) >= d {
-				result <- float64(total-base.n) * 8 / now.Sub(base.at).Seconds()
-				return
-			}
-			if err != nil {
-				result <- 0
-				return
-			}
-		}
-	})
-	var conn net.Conn
-	if err := l.Do(l.Venue, func() error {
-		var err error
-		conn, err = net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.SetDeadline(time.Now().Add(d + 5*time.Second))
-	wg.Go(func() { _, _ = io.Copy(conn, zeroReader{}) })
-	bps := <-result
-	conn.Close()
-	wg.Wait()
 	t.Logf("path measured: %.0f bit/s", bps)
-	if bps == 0 {
-		t.Fatal("the path measurement got nothing")
-	}
 	return bps
-}
-
-type zeroReader struct{}
-
-func (zeroReader) Read(b []byte) (int, error) {
-	clear(b)
-	return len(b), nil
 }
 
 func lookFFmpeg() (string, error) {
