@@ -66,7 +66,7 @@ func cmdExplain(ctx context.Context, e env, args []string) (int, error) {
 		return exitOK, nil
 	}
 
-	log, err := newLogger(e, *logLevel)
+	log, err := newHumanLogger(e, *logLevel)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -94,7 +94,10 @@ func cmdExplain(ctx context.Context, e env, args []string) (int, error) {
 		fmt.Fprintln(e.stdout, "\nNot run: the publish (add --publish; it occupies the stream for about 2 s).")
 	}
 	fmt.Fprintln(e.stdout)
-	recs := agent.RunOnce(ctx, p, []agent.Target{t}, 1)
+	targets = []agent.Target{t}
+	stopGuard := guardShow(ctx, e, cfg, p, targets, false) // its publish keeps off a live show, as check's
+	defer stopGuard()
+	recs := agent.RunOnce(ctx, p, targets, 1)
 	if ctx.Err() != nil {
 		return exitStopped, ctx.Err()
 	}
